@@ -1,0 +1,10 @@
+"""Northwestern-UCLA (20 Kinect v1 joints) graph at the import path configs use: ``graph.nw_ucla.Graph``."""
+
+from graph.graph import Graph as _Graph
+
+
+class Graph(_Graph):
+    """``Graph(labeling_mode='spatial')`` for the ``nw_ucla`` layout."""
+
+    def __init__(self, labeling_mode: str = "spatial"):
+        super().__init__("nw_ucla", labeling_mode)
