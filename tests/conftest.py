@@ -52,3 +52,31 @@ def shared_or_skip(relative: str) -> Path:
     if not path.exists():
         pytest.skip(f"../shared/{relative} not available")
     return path
+
+
+def make_tiny_dataset(
+    folder: Path,
+    n: int = 8,
+    shape: tuple[int, int, int, int] = (3, 16, 25, 2),
+    num_class: int = 4,
+    seed: int = 0,
+    prefix: str = "train",
+    learnable: bool = True,
+) -> tuple[Path, Path]:
+    """Write ``{prefix}_data_joint.npy`` (n, C, T, V, M) and ``{prefix}_label.pkl`` into ``folder``.
+
+    With ``learnable`` the class shifts the mean of channel 0, so a model can fit the data quickly.
+    """
+    from utils.io import save_label_file
+
+    rng = np.random.default_rng(seed)
+    folder.mkdir(parents=True, exist_ok=True)
+    labels = [i % num_class for i in range(n)]
+    data = rng.normal(size=(n, *shape)).astype(np.float32)
+    if learnable:
+        for i, y in enumerate(labels):
+            data[i, 0] += 2.0 * y
+    data_path, label_path = folder / f"{prefix}_data_joint.npy", folder / f"{prefix}_label.pkl"
+    np.save(data_path, data)
+    save_label_file([f"S{i:03d}_{prefix}.skeleton" for i in range(n)], labels, label_path)
+    return data_path, label_path

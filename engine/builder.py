@@ -1,0 +1,229 @@
+"""Build the pieces of a run from a Config: model, feeders, loaders, optimizer, schedule, class names."""
+
+from __future__ import annotations
+
+import inspect
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, Dataset
+from torch.utils.data.distributed import DistributedSampler
+
+from engine.config import Config
+from engine.runtime import Runtime, worker_init_fn
+from feeders.feeder import stream_of_file
+from graph.layouts import Layout
+from utils.errors import ConfigError, DataError, unknown_key_message
+from utils.imports import import_class
+
+ROOT = Path(__file__).resolve().parents[1]
+LABEL_DIR = ROOT / "data_gen" / "resources" / "labels"
+_LABEL_BY_CLASSES = {60: "ntu60", 120: "ntu120", 400: "kinetics400"}
+
+
+def check_kwargs(cls: Any, kwargs: Mapping[str, Any], key: str) -> None:
+    """Unknown keyword arguments are config errors naming the closest valid one."""
+    try:
+        params = inspect.signature(cls).parameters
+    except (TypeError, ValueError):
+        return
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+        return
+    valid = [n for n, p in params.items() if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+    for name in kwargs:
+        if name not in valid:
+            raise ConfigError(unknown_key_message(str(name), valid, key))
+
+
+def effective_args(cls: Any, kwargs: Mapping[str, Any]) -> dict[str, Any]:
+    """Constructor arguments with the class defaults filled in."""
+    out = {
+        n: p.default
+        for n, p in inspect.signature(cls).parameters.items()
+        if p.default is not inspect.Parameter.empty
+    }
+    out.update(kwargs)
+    return out
+
+
+def build_model(cfg: Config) -> nn.Module:
+    cls = import_class(cfg.model, "model")
+    check_kwargs(cls, cfg.model_args, "model_args")
+    return cls(**cfg.model_args)
+
+
+def model_layout(model: nn.Module) -> Layout | None:
+    """The skeleton layout of a model built on a ``graph.Graph`` (None if it has none)."""
+    graph = getattr(model, "graph", None)
+    layout = getattr(graph, "layout", None)
+    return layout if isinstance(layout, Layout) else None
+
+
+def feeder_stream(args: Mapping[str, Any]) -> str:
+    """The stream a feeder yields: its ``stream`` argument, else what the data file name says."""
+    from_file = stream_of_file(args.get("data_path", "")) or "joint"
+    stream = args.get("stream", "joint")
+    if stream != "joint" and from_file != "joint":
+        raise ConfigError(
+            f"stream '{stream}' is computed from joint data, but data_path {args.get('data_path')} already "
+            f"holds the {from_file} stream; point data_path at the joint file or drop 'stream'"
+        )
+    return stream if stream != "joint" else from_file
+
+
+def build_feeder(
+    feeder: str,
+    args: Mapping[str, Any],
+    key: str,
+    layout: Layout | None,
+    indices: Sequence[int] | None = None,
+) -> Dataset:
+    """Instantiate the feeder class with ``args`` (config key ``key``), filling in layout and indices."""
+    cls = import_class(feeder, "feeder")
+    args = dict(args)
+    check_kwargs(cls, args, key)
+    params = inspect.signature(cls).parameters
+    if "layout" in params and args.get("layout") is None and layout is not None:
+        args["layout"] = layout
+    if indices is not None:
+        args["indices"] = list(indices)
+    for required in ("data_path", "label_path"):
+        if (
+            required in params
+            and params[required].default is inspect.Parameter.empty
+            and required not in args
+        ):
+            raise ConfigError(f"{key}.{required}: missing")
+    try:
+        return cls(**args)
+    except DataError as exc:
+        raise DataError(f"{key}: {exc}") from None
+
+
+def check_data_against_model(
+    dataset: Dataset, key: str, model_cls: Any, model_args: Mapping[str, Any]
+) -> None:
+    """Compare one sample's shape and the labels with the model's arguments; one-line errors."""
+    if len(dataset) == 0:
+        raise DataError(f"{key}: the dataset is empty")
+    sample = np.asarray(dataset[0][0])
+    shape = sample.shape[-4:]  # (C, T, V, M) of one clip
+    if sample.ndim not in (4, 5):
+        raise DataError(f"{key}: a sample should be (C, T, V, M), got shape {sample.shape}")
+    args = effective_args(model_cls, model_args)
+    for dim, arg in ((0, "in_channels"), (2, "num_point"), (3, "num_person")):
+        expected = args.get(arg)
+        if isinstance(expected, int) and shape[dim] != expected:
+            name = "CTVM"[dim]
+            raise DataError(
+                f"{key}: samples have {name}={shape[dim]} but model_args.{arg} is {expected} "
+                f"(sample shape (C, T, V, M) = {tuple(shape)})"
+            )
+    num_class = args.get("num_class")
+    labels = np.asarray(getattr(dataset, "label", []), dtype=np.int64)
+    if isinstance(num_class, int) and labels.size and labels.max() >= num_class:
+        i = int(labels.argmax())
+        names = getattr(dataset, "sample_name", None)
+        who = f"sample '{names[i]}'" if names else f"sample {i}"
+        raise DataError(
+            f"{key}.label_path: {who} has label {labels[i]} but model_args.num_class is {num_class} "
+            f"(labels must be 0..{num_class - 1})"
+        )
+
+
+def stratified_split(labels: Sequence[int], fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Hold out about ``fraction`` of every class (at least one sample of classes with two or more)."""
+    labels = np.asarray(labels)
+    rng = np.random.default_rng(seed)
+    val: list[np.ndarray] = []
+    for c in np.unique(labels):
+        idx = np.flatnonzero(labels == c)
+        k = int(round(fraction * len(idx)))
+        if len(idx) >= 2:
+            k = min(max(k, 1), len(idx) - 1)
+        val.append(rng.permutation(idx)[:k])
+    val_idx = np.sort(np.concatenate(val)) if val else np.zeros(0, dtype=np.int64)
+    train_idx = np.setdiff1d(np.arange(len(labels)), val_idx)
+    return train_idx, val_idx
+
+
+def make_loader(
+    dataset: Dataset,
+    batch_size: int,
+    *,
+    train: bool,
+    num_worker: int,
+    rt: Runtime,
+    seed: int,
+) -> DataLoader:
+    """DataLoader for one process: the batch is split over processes; workers get derived seeds."""
+    per_process = max(1, batch_size // rt.world_size)
+    workers = max(0, min(num_worker, os.cpu_count() or 1))
+    sampler = None
+    if rt.distributed:
+        sampler = DistributedSampler(
+            dataset, num_replicas=rt.world_size, rank=rt.rank, shuffle=train, seed=seed
+        )
+    return DataLoader(
+        dataset,
+        batch_size=per_process,
+        shuffle=train and sampler is None,
+        sampler=sampler,
+        drop_last=train,
+        num_workers=workers,
+        worker_init_fn=worker_init_fn if workers > 0 else None,
+        pin_memory=rt.device.type == "cuda",
+        persistent_workers=False,  # new worker seeds every epoch
+    )
+
+
+def build_optimizer(cfg: Config, model: nn.Module) -> torch.optim.Optimizer:
+    params = [p for p in model.parameters()]
+    if cfg.optimizer == "SGD":
+        return torch.optim.SGD(
+            params,
+            lr=cfg.base_lr,
+            momentum=cfg.momentum,
+            nesterov=cfg.nesterov,
+            weight_decay=cfg.weight_decay,
+        )
+    if cfg.optimizer == "Adam":
+        return torch.optim.Adam(params, lr=cfg.base_lr, weight_decay=cfg.weight_decay)
+    return torch.optim.AdamW(params, lr=cfg.base_lr, weight_decay=cfg.weight_decay)
+
+
+def learning_rate(cfg: Config, epoch: int) -> float:
+    """2s-AGCN's schedule (also SGN's MultiStepLR): linear warm-up, then ×lr_decay_rate at each step."""
+    if epoch < cfg.warm_up_epoch:
+        return cfg.base_lr * (epoch + 1) / cfg.warm_up_epoch
+    return cfg.base_lr * cfg.lr_decay_rate ** sum(epoch >= s for s in cfg.step)
+
+
+def class_names(spec: str | None, num_class: int | None) -> list[str] | None:
+    """Class names from a file or a shipped map (ntu60, ntu120, kinetics400, nw_ucla, synthetic).
+
+    Without ``spec``, 60/120/400 classes select the NTU60/NTU120/Kinetics maps; otherwise None.
+    """
+    if spec is None:
+        spec = _LABEL_BY_CLASSES.get(num_class or -1)
+        if spec is None:
+            return None
+    path = Path(spec)
+    if not path.is_file():
+        path = LABEL_DIR / f"{spec}.txt"
+    if not path.is_file():
+        shipped = sorted(p.stem for p in LABEL_DIR.glob("*.txt"))
+        raise ConfigError(
+            f"label_map: no file '{spec}' and no shipped map of that name ({', '.join(shipped)})"
+        )
+    names = [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    if num_class is not None and len(names) != num_class:
+        raise ConfigError(
+            f"label_map: {path} lists {len(names)} classes but the model has num_class {num_class}"
+        )
+    return names

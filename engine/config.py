@@ -1,0 +1,333 @@
+"""Run configuration: 2s-AGCN's YAML keys plus this project's, with a schema.
+
+Precedence: command line > YAML file > defaults. The YAML is read with ``yaml.safe_load``; an unknown
+key is an error naming the closest valid key. Every 2s-AGCN config file is valid as it is.
+
+Command-line spellings: ``--base-lr 0.1``, ``--base_lr 0.1`` and 2s-AGCN's single-dash
+``-model_saved_name x`` are the same; dict-valued keys take YAML (``--model-args "{num_class: 10}"``);
+``--set train_feeder_args.window_size=64 model_args.num_class=10`` sets nested values.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from utils.errors import ConfigError, unknown_key_message
+
+
+def _opt(default: Any, help: str, choices: Sequence[Any] | None = None) -> Any:
+    meta = {"help": help, "choices": tuple(choices) if choices else None}
+    if isinstance(default, (list, dict)):
+        return field(default_factory=lambda d=default: type(d)(d), metadata=meta)
+    return field(default=default, metadata=meta)
+
+
+@dataclass
+class Config:
+    """Every key a config file or the command line may set (see README for the full table)."""
+
+    # --- run, 2s-AGCN names ---------------------------------------------------------------
+    config: str | None = _opt(None, "YAML config file")
+    work_dir: str = _opt("./work_dir/temp", "folder for logs, metrics, plots and score pickles")
+    model_saved_name: str = _opt(
+        "", "prefix of weight files <name>-<epoch>-<step>.pt (e.g. ./runs/ntu_cs_agcn_joint)"
+    )
+    phase: str = _opt("train", "train or test", ["train", "test"])
+    save_score: bool = _opt(False, "write epoch<E>_test_score.pkl ({sample_name: logits}) at each evaluation")
+    seed: int = _opt(1, "seed for Python, NumPy and torch; DataLoader workers derive their own")
+    log_interval: int = _opt(100, "training batches between log lines")
+    save_interval: int = _opt(2, "epochs between weight files (the last epoch is always saved)")
+    eval_interval: int = _opt(5, "epochs between evaluations (the last epoch is always evaluated)")
+    print_log: bool = _opt(True, "also write log lines to <work_dir>/log.txt")
+    show_topk: list[int] = _opt([1, 5], "top-k accuracies to report")
+    # --- data --------------------------------------------------------------------------------
+    feeder: str = _opt("feeders.feeder.Feeder", "dataset class (dotted path inside the project)")
+    num_worker: int = _opt(32, "DataLoader worker processes (capped at the CPU count)")
+    train_feeder_args: dict[str, Any] = _opt({}, "keyword arguments of the training feeder")
+    test_feeder_args: dict[str, Any] = _opt({}, "keyword arguments of the test feeder")
+    val_fraction: float = _opt(0.0, "fraction of training samples held out as a validation split (0: none)")
+    model_selection: str = _opt(
+        "last",
+        "which epoch's weights become <model_saved_name>-best: 'last', 'val' (best on the validation split) "
+        "or 'test' (best on the test set, as 2s-AGCN/SGN did; prints a warning)",
+        ["last", "val", "test"],
+    )
+    label_map: str | None = _opt(
+        None, "class-name file (one per line) or ntu60|ntu120|kinetics400|nw_ucla|synthetic"
+    )
+    # --- model -------------------------------------------------------------------------------
+    model: str | None = _opt(None, "model class (dotted path inside the project), e.g. model.agcn.Model")
+    model_args: dict[str, Any] = _opt({}, "keyword arguments of the model")
+    weights: str | None = _opt(
+        None, "weights to load before training or testing (.pt state dict or checkpoint)"
+    )
+    ignore_weights: list[str] = _opt([], "drop weight keys containing any of these strings when loading")
+    # --- optimisation ----------------------------------------------------------------------------
+    base_lr: float = _opt(0.01, "initial learning rate")
+    step: list[int] = _opt([20, 40, 60], "epochs at which the learning rate is multiplied by lr_decay_rate")
+    lr_decay_rate: float = _opt(0.1, "learning-rate factor at each step epoch")
+    warm_up_epoch: int = _opt(0, "linear learning-rate warm-up epochs")
+    optimizer: str = _opt("SGD", "SGD, Adam or AdamW", ["SGD", "Adam", "AdamW"])
+    momentum: float = _opt(0.9, "SGD momentum")
+    nesterov: bool = _opt(False, "Nesterov momentum (SGD)")
+    weight_decay: float = _opt(0.0005, "weight decay (L2 for SGD/Adam, decoupled for AdamW)")
+    loss: str = _opt(
+        "cross_entropy",
+        "cross_entropy, or label_smoothing (SGN's: 1 - eps on the target, eps / (C - 1) on every other class)",
+        ["cross_entropy", "label_smoothing"],
+    )
+    label_smoothing: float = _opt(0.1, "eps of the label_smoothing loss")
+    grad_clip: float = _opt(0.0, "clip the gradient norm to this value (0: off)")
+    batch_size: int = _opt(256, "training batch size (total over all processes)")
+    test_batch_size: int = _opt(256, "evaluation batch size (total over all processes)")
+    start_epoch: int = _opt(0, "first epoch (0-based)")
+    num_epoch: int = _opt(80, "number of epochs")
+    only_train_part: bool = _opt(
+        False, "freeze the learned graph (parameters named *PA*) up to only_train_epoch"
+    )
+    only_train_epoch: int = _opt(0, "last epoch with the learned graph frozen (with only_train_part)")
+    # --- devices and speed -------------------------------------------------------------------------
+    device: Any = _opt(
+        "auto",
+        "auto, cpu, cuda, cuda:1, or 2s-AGCN's GPU ids (0 or [0, 1]); falls back to CPU with a warning",
+    )
+    precision: str = _opt(
+        "auto",
+        "fp32, bf16 or fp16 autocast; auto = bf16/fp16 on CUDA, fp32 on CPU",
+        ["auto", "fp32", "bf16", "fp16"],
+    )
+    compile: bool = _opt(False, "torch.compile the model")
+    deterministic: bool = _opt(False, "ask torch for deterministic algorithms (slower on GPU)")
+    sync_bn: bool = _opt(False, "synchronise BatchNorm statistics across processes (torchrun)")
+    # --- run management ----------------------------------------------------------------------------
+    resume: str | None = _opt(
+        None, "continue a run from a full checkpoint: a path, or 'auto' = <work_dir>/checkpoint.pt"
+    )
+    overwrite: bool = _opt(
+        False, "start a training run although work_dir holds one (the old folder is renamed)"
+    )
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+FIELDS: dict[str, dataclasses.Field] = {f.name: f for f in dataclasses.fields(Config)}
+_BOOL_WORDS = {
+    "true": True,
+    "yes": True,
+    "1": True,
+    "on": True,
+    "false": False,
+    "no": False,
+    "0": False,
+    "off": False,
+}
+
+
+def _expected_kind(name: str) -> str:
+    return str(FIELDS[name].type).replace("typing.", "")
+
+
+def coerce(name: str, value: Any) -> Any:
+    """Check and convert ``value`` for key ``name``; raise a ConfigError naming the key otherwise."""
+    kind = _expected_kind(name)
+    meta = FIELDS[name].metadata
+
+    def fail(expected: str) -> ConfigError:
+        return ConfigError(f"{name}: expected {expected}, got {value!r}")
+
+    if value is None:
+        if "None" in kind:
+            return None
+        raise fail(kind)
+    if kind == "bool":
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.lower() in _BOOL_WORDS:
+            return _BOOL_WORDS[value.lower()]
+        raise fail("true or false")
+    if kind == "int":
+        if isinstance(value, bool):
+            raise fail("an integer")
+        if isinstance(value, int):
+            return value
+        if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+            return int(value)
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+        raise fail("an integer")
+    if kind == "float":
+        if isinstance(value, bool):
+            raise fail("a number")
+        try:
+            return float(value)
+        except (TypeError, ValueError):
+            raise fail("a number") from None
+    if kind.startswith("list["):
+        item = kind[5:-1]
+        if isinstance(value, (int, float, str)) and not isinstance(value, bool):
+            value = [value]
+        if not isinstance(value, (list, tuple)):
+            raise fail(f"a list of {item}")
+        try:
+            return [int(v) if item == "int" else str(v) for v in value]
+        except (TypeError, ValueError):
+            raise fail(f"a list of {item}") from None
+    if kind.startswith("dict"):
+        if value == "" or value == []:
+            return {}
+        if not isinstance(value, dict):
+            raise fail("a mapping")
+        return dict(value)
+    if kind in ("str", "str | None"):
+        value = str(value)
+        if meta.get("choices") and value not in meta["choices"]:
+            raise ConfigError(f"{name}: expected one of {', '.join(meta['choices'])}, got {value!r}")
+        return value
+    return value  # "Any": checked where it is used (device)
+
+
+def load_yaml(path: str | Path) -> dict[str, Any]:
+    """Read a YAML config with ``safe_load``; the top level must be a mapping."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"--config: file not found: {path}")
+    try:
+        with open(path, encoding="utf-8") as f:
+            data = yaml.safe_load(f)
+    except yaml.YAMLError as exc:
+        where = getattr(exc, "problem_mark", None)
+        line = f":{where.line + 1}" if where is not None else ""
+        raise ConfigError(f"{path}{line}: not valid YAML ({getattr(exc, 'problem', exc)})") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: the top level must be a mapping of keys to values")
+    return data
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        description="Train or test one stream of a skeleton action-recognition model.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        argument_default=argparse.SUPPRESS,
+    )
+    for name, f in FIELDS.items():
+        spellings = [f"--{name}"]
+        if "_" in name:
+            spellings.append(f"--{name.replace('_', '-')}")
+            spellings.append(f"-{name}")  # 2s-AGCN: -model_saved_name
+        kind = _expected_kind(name)
+        kwargs: dict[str, Any] = {"dest": name, "help": f.metadata.get("help", "")}
+        if kind.startswith("list["):
+            kwargs["nargs"] = "+"
+        elif name == "device":
+            kwargs["nargs"] = "+"
+        parser.add_argument(*spellings, **kwargs)
+    parser.add_argument(
+        "--set",
+        dest="set_values",
+        nargs="+",
+        metavar="KEY=VALUE",
+        help="override nested keys, e.g. train_feeder_args.window_size=64 (values are YAML)",
+    )
+    return parser
+
+
+def _apply(values: dict[str, Any], data: dict[str, Any], where: str) -> None:
+    for key, value in data.items():
+        if key not in FIELDS:
+            raise ConfigError(unknown_key_message(str(key), FIELDS, where))
+        values[key] = value
+
+
+def _set_nested(values: dict[str, Any], assignment: str) -> None:
+    if "=" not in assignment:
+        raise ConfigError(f"--set: expected KEY=VALUE, got {assignment!r}")
+    dotted, _, raw = assignment.partition("=")
+    keys = dotted.strip().split(".")
+    if keys[0] not in FIELDS:
+        raise ConfigError(unknown_key_message(keys[0], FIELDS, "--set"))
+    value = yaml.safe_load(raw) if raw.strip() else ""
+    if len(keys) == 1:
+        values[keys[0]] = value
+        return
+    node = values.setdefault(keys[0], {})
+    if not isinstance(node, dict):
+        raise ConfigError(f"--set {dotted}: '{keys[0]}' is not a mapping")
+    node = dict(node)
+    values[keys[0]] = node
+    for k in keys[1:-1]:
+        child = node.get(k)
+        child = dict(child) if isinstance(child, dict) else {}
+        node[k] = child
+        node = child
+    node[keys[-1]] = value
+
+
+def parse_config(argv: Sequence[str] | None = None) -> Config:
+    """Parse the command line (and the YAML it names) into a checked :class:`Config`."""
+    args = vars(build_parser().parse_args(list(sys.argv[1:] if argv is None else argv)))
+    set_values = args.pop("set_values", None) or []
+    values: dict[str, Any] = {}
+    config_path = args.get("config")
+    if config_path:
+        _apply(values, load_yaml(config_path), str(config_path))
+    for key, value in args.items():
+        if FIELDS[key].type in ("dict[str, Any]",) and isinstance(value, str):
+            try:
+                value = yaml.safe_load(value)
+            except yaml.YAMLError:
+                raise ConfigError(f"--{key}: expected a YAML mapping, got {value!r}") from None
+        if key == "device" and isinstance(value, list) and len(value) == 1:
+            value = value[0]
+        values[key] = value
+    for assignment in set_values:
+        _set_nested(values, assignment)
+    return make_config(values)
+
+
+def make_config(values: dict[str, Any]) -> Config:
+    """Build a Config from a plain mapping (checks keys and types)."""
+    checked: dict[str, Any] = {}
+    for key, value in values.items():
+        if key not in FIELDS:
+            raise ConfigError(unknown_key_message(str(key), FIELDS, "config"))
+        checked[key] = coerce(key, value)
+    cfg = Config(**checked)
+    _validate(cfg)
+    return cfg
+
+
+def _validate(cfg: Config) -> None:
+    if cfg.model is None:
+        raise ConfigError("model: no model class given (e.g. model: model.agcn.Model)")
+    if cfg.phase == "test" and not cfg.weights:
+        raise ConfigError("weights: the test phase needs weights (a .pt file written by training)")
+    if cfg.batch_size < 1 or cfg.test_batch_size < 1:
+        raise ConfigError("batch_size and test_batch_size must be positive")
+    if not 0.0 <= cfg.val_fraction < 1.0:
+        raise ConfigError(f"val_fraction: expected a fraction in [0, 1), got {cfg.val_fraction}")
+    if cfg.model_selection == "val" and cfg.val_fraction <= 0:
+        raise ConfigError("model_selection: 'val' needs a validation split (set val_fraction, e.g. 0.05)")
+    if cfg.num_epoch < cfg.start_epoch:
+        raise ConfigError(f"num_epoch ({cfg.num_epoch}) is smaller than start_epoch ({cfg.start_epoch})")
+    if cfg.eval_interval < 1 or cfg.save_interval < 1:
+        raise ConfigError("eval_interval and save_interval must be at least 1")
+    if not 0.0 <= cfg.label_smoothing < 1.0:
+        raise ConfigError(f"label_smoothing: expected a value in [0, 1), got {cfg.label_smoothing}")
+
+
+def dump_config(cfg: Config, path: str | Path) -> None:
+    """Write the merged configuration as YAML (atomically)."""
+    from utils.io import save_text
+
+    save_text(yaml.safe_dump(cfg.to_dict(), sort_keys=False), path)

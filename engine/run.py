@@ -1,0 +1,425 @@
+"""Train and test one stream: the functions ``main.py`` calls.
+
+Outputs of a training run (``work_dir``): ``config.yaml``, ``log.txt``, ``metrics.csv``,
+``training_curves.png``, ``checkpoint.pt`` (full state, for ``--resume``), optional
+``epoch<E>_test_score.pkl``; weight files ``<model_saved_name>-<epoch>-<step>.pt`` (2s-AGCN's names).
+Outputs of a test run: ``epoch1_test_score.pkl`` (``{sample_name: logits}``), ``test_summary.json``
+(top-1, top-5, mean-class accuracy), ``per_class_accuracy.csv``, ``confusion_matrix.png``,
+``wrong_samples.csv``.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import time
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import nn
+
+from engine import builder
+from engine.checkpoint import (
+    check_meta,
+    load_checkpoint,
+    read_weights,
+    save_checkpoint,
+    save_weights,
+    unwrap,
+)
+from engine.config import Config, dump_config
+from engine.logger import RunLogger
+from engine.loop import cross_entropy, make_label_smoothing, mean_loss, predict, train_one_epoch
+from engine.metrics import confusion_matrix, per_class_table, summarize
+from engine.plots import plot_confusion, plot_training_curves
+from engine.runtime import (
+    Runtime,
+    autocast_dtype,
+    derive_seed,
+    rng_state,
+    seed_everything,
+    setup_runtime,
+    teardown_runtime,
+)
+from utils.errors import ConfigError
+from utils.imports import import_class
+from utils.io import save_pickle, save_text
+
+_TRAIN_ONLY_ARGS = ("random_choose", "random_shift", "random_move")
+
+
+def run(cfg: Config) -> dict[str, Any]:
+    """Run the configured phase; returns a summary dict (on every process)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("default")
+        rt = setup_runtime(cfg.device)
+    try:
+        return train(cfg, rt) if cfg.phase == "train" else test(cfg, rt)
+    finally:
+        teardown_runtime(rt)
+
+
+# ---------------------------------------------------------------------------------------------
+# shared set-up
+def _loss_fn(cfg: Config):
+    return make_label_smoothing(cfg.label_smoothing) if cfg.loss == "label_smoothing" else cross_entropy
+
+
+def _describe(cfg: Config, model: nn.Module, feeder_args: dict[str, Any]) -> dict[str, Any]:
+    """What the weights are: recorded in every weight file and checked when they are loaded."""
+    args = builder.effective_args(import_class(cfg.model, "model"), cfg.model_args)
+    layout = builder.model_layout(model)
+    return {
+        "model": cfg.model,
+        "num_class": args.get("num_class"),
+        "in_channels": args.get("in_channels"),
+        "num_point": args.get("num_point"),
+        "num_person": args.get("num_person"),
+        "layout": layout.name if layout is not None else None,
+        "stream": builder.feeder_stream(feeder_args),
+        "label_map": cfg.label_map,
+    }
+
+
+def _load_initial_weights(cfg: Config, model: nn.Module, meta: dict[str, Any], log: RunLogger) -> None:
+    from model.loading import load_weights
+
+    obj, recorded = read_weights(cfg.weights)
+    if cfg.phase == "test" or not cfg.ignore_weights:
+        check_meta(recorded, meta, cfg.weights)
+    report = load_weights(model, obj, ignore=tuple(cfg.ignore_weights))
+    log(f"Loaded weights {cfg.weights}" + (f": {report}" if str(report) else ""))
+
+
+def _environment(rt: Runtime) -> str:
+    dev = rt.device.type if rt.device.type != "cuda" else torch.cuda.get_device_name(rt.device)
+    return (
+        f"torch {torch.__version__}, python {platform.python_version()}, device {rt.device} ({dev}), "
+        f"{torch.get_num_threads()} CPU threads, {rt.world_size} process(es)"
+    )
+
+
+def _prepare_work_dir(cfg: Config, rt: Runtime) -> None:
+    """A training run never silently reuses or destroys a work_dir holding another run."""
+    work_dir = Path(cfg.work_dir)
+    if rt.is_main and cfg.phase == "train" and not cfg.resume:
+        previous = [p for p in ("checkpoint.pt", "log.txt", "metrics.csv") if (work_dir / p).exists()]
+        if previous:
+            if not cfg.overwrite:
+                raise ConfigError(
+                    f"work_dir: {work_dir} already holds a run ({', '.join(previous)}); "
+                    "pass --resume auto to continue it, --overwrite to start afresh (the old folder is kept "
+                    "under a new name), or choose another --work-dir"
+                )
+            backup = work_dir.with_name(f"{work_dir.name}.old-{time.strftime('%Y%m%d-%H%M%S')}")
+            work_dir.rename(backup)
+            print(f"work_dir: moved the previous run to {backup}")
+    if rt.is_main:
+        work_dir.mkdir(parents=True, exist_ok=True)
+    if rt.distributed:
+        torch.distributed.barrier()
+
+
+def _configure_torch(cfg: Config) -> None:
+    if cfg.deterministic:
+        torch.use_deterministic_algorithms(True, warn_only=True)
+        torch.backends.cudnn.deterministic = True
+        torch.backends.cudnn.benchmark = False
+    elif torch.cuda.is_available():
+        torch.backends.cudnn.benchmark = True
+
+
+def _wrap(cfg: Config, model: nn.Module, rt: Runtime) -> nn.Module:
+    model.to(rt.device)
+    if rt.distributed:
+        if cfg.sync_bn:
+            model = nn.SyncBatchNorm.convert_sync_batchnorm(model)
+        ids = [rt.device.index] if rt.device.type == "cuda" else None
+        model = nn.parallel.DistributedDataParallel(model, device_ids=ids)
+    if cfg.compile:
+        model = torch.compile(model)
+    return model
+
+
+def _eval_args(train_args: dict[str, Any], test_args: dict[str, Any]) -> dict[str, Any]:
+    """Validation feeder: training files, test-time options (no augmentation)."""
+    args = {k: v for k, v in test_args.items() if k not in ("data_path", "label_path", "debug")}
+    for key in ("data_path", "label_path", "debug", "stream", "use_mmap", "layout", "score_channel"):
+        if key in train_args and key not in args:
+            args[key] = train_args[key]
+    args.update({k: train_args[k] for k in ("data_path", "label_path") if k in train_args})
+    for key in _TRAIN_ONLY_ARGS:
+        args.pop(key, None)
+    return args
+
+
+# ---------------------------------------------------------------------------------------------
+def train(cfg: Config, rt: Runtime | None = None) -> dict[str, Any]:
+    rt = rt or setup_runtime(cfg.device)
+    _prepare_work_dir(cfg, rt)
+    work_dir = Path(cfg.work_dir)
+    log = RunLogger(work_dir, enabled=rt.is_main, to_file=cfg.print_log)
+    log(f"Training with config {cfg.config or '(command line)'}; {_environment(rt)}")
+    if rt.is_main:
+        dump_config(cfg, work_dir / "config.yaml")
+    _configure_torch(cfg)
+    seed_everything(cfg.seed)
+
+    model = builder.build_model(cfg)
+    model_cls = import_class(cfg.model, "model")
+    layout = builder.model_layout(model)
+    log(f"Model {cfg.model}: {sum(p.numel() for p in model.parameters()):,} parameters")
+
+    # --- data -------------------------------------------------------------------------------
+    train_args = dict(cfg.train_feeder_args)
+    full_train = builder.build_feeder(cfg.feeder, train_args, "train_feeder_args", layout)
+    val_set = None
+    if cfg.val_fraction > 0:
+        train_idx, val_idx = builder.stratified_split(full_train.label, cfg.val_fraction, cfg.seed)
+        train_set = builder.build_feeder(
+            cfg.feeder, train_args, "train_feeder_args", layout, indices=train_idx
+        )
+        val_args = _eval_args(train_args, dict(cfg.test_feeder_args))
+        val_set = builder.build_feeder(cfg.feeder, val_args, "train_feeder_args", layout, indices=val_idx)
+        log(
+            f"Validation split: {len(val_idx)} of {len(full_train)} training samples held out (seed {cfg.seed})"
+        )
+    else:
+        train_set = full_train
+    test_set = None
+    if cfg.test_feeder_args:
+        test_set = builder.build_feeder(cfg.feeder, dict(cfg.test_feeder_args), "test_feeder_args", layout)
+    for key, ds in (("train_feeder_args", train_set), ("test_feeder_args", test_set)):
+        if ds is not None:
+            builder.check_data_against_model(ds, key, model_cls, cfg.model_args)
+    meta = _describe(cfg, model, train_args)
+    if test_set is not None and builder.feeder_stream(cfg.test_feeder_args) != meta["stream"]:
+        raise ConfigError(
+            f"test_feeder_args: stream '{builder.feeder_stream(cfg.test_feeder_args)}' differs from the training "
+            f"stream '{meta['stream']}'"
+        )
+    names = builder.class_names(cfg.label_map, meta["num_class"])
+    log(
+        f"Data: {len(train_set)} training samples"
+        + (f", {len(val_set)} validation" if val_set is not None else "")
+        + (f", {len(test_set)} test" if test_set is not None else "")
+        + f"; stream {meta['stream']}; layout {meta['layout']}"
+    )
+
+    if cfg.weights:
+        _load_initial_weights(cfg, model, meta, log)
+    net = _wrap(cfg, model, rt)
+    optimizer = builder.build_optimizer(cfg, net)
+    amp_dtype = autocast_dtype(cfg.precision, rt.device)
+    scaler = torch.amp.GradScaler(rt.device.type) if amp_dtype == torch.float16 else None
+    loss_fn = _loss_fn(cfg)
+    train_loader = builder.make_loader(
+        train_set, cfg.batch_size, train=True, num_worker=cfg.num_worker, rt=rt, seed=cfg.seed
+    )
+    eval_loaders = {
+        name: builder.make_loader(
+            ds, cfg.test_batch_size, train=False, num_worker=cfg.num_worker, rt=rt, seed=0
+        )
+        for name, ds in (("val", val_set), ("test", test_set))
+        if ds is not None
+    }
+    log(
+        f"Batch {cfg.batch_size} ({rt.world_size} process(es) x {train_loader.batch_size}), "
+        f"{len(train_loader)} iterations per epoch, optimizer {cfg.optimizer}, base_lr {cfg.base_lr}, "
+        f"precision {'fp32' if amp_dtype is None else str(amp_dtype).replace('torch.', '')}"
+    )
+
+    # --- resume -----------------------------------------------------------------------------
+    start_epoch, global_step = cfg.start_epoch, 0
+    best: dict[str, Any] = {}
+    ckpt_path = work_dir / "checkpoint.pt"
+    if cfg.resume:
+        path = ckpt_path if cfg.resume == "auto" else Path(cfg.resume)
+        state = load_checkpoint(path)
+        check_meta(state.get("meta"), meta, str(path))
+        unwrap(net).load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        if scaler is not None and state.get("scaler"):
+            scaler.load_state_dict(state["scaler"])
+        start_epoch, global_step = int(state["epoch"]), int(state["global_step"])
+        best = dict(state.get("best", {}))
+        log.history = list(state.get("history", []))
+        log(f"Resumed from {path}: {start_epoch} epochs done, global step {global_step}")
+
+    prefix = cfg.model_saved_name or str(work_dir / "weights")
+    last_weights = "none yet"
+    summary: dict[str, Any] = {"work_dir": str(work_dir)}
+    for epoch in range(start_epoch, cfg.num_epoch):
+        lr = builder.learning_rate(cfg, epoch)
+        for group in optimizer.param_groups:
+            group["lr"] = lr
+        if cfg.only_train_part:
+            for name, p in unwrap(net).named_parameters():
+                if "PA" in name:
+                    p.requires_grad_(epoch > cfg.only_train_epoch)
+        # everything random in this epoch (shuffle, augmentation, dropout, worker seeds) follows (seed, epoch),
+        # so a resumed run repeats an uninterrupted one
+        seed_everything(derive_seed(cfg.seed, epoch, rt.rank))
+        if isinstance(train_loader.sampler, torch.utils.data.distributed.DistributedSampler):
+            train_loader.sampler.set_epoch(epoch)
+        log(f"Training epoch: {epoch + 1}/{cfg.num_epoch}, learning rate {lr:.6g}")
+        stats, global_step = train_one_epoch(
+            net,
+            train_loader,
+            optimizer,
+            loss_fn,
+            rt,
+            epoch=epoch,
+            global_step=global_step,
+            amp_dtype=amp_dtype,
+            scaler=scaler,
+            grad_clip=cfg.grad_clip,
+            log=log,
+            log_interval=cfg.log_interval,
+            last_checkpoint=str(ckpt_path) if ckpt_path.exists() else last_weights,
+        )
+        log(
+            f"\tMean training loss: {stats.loss:.4f}, accuracy {100 * stats.acc:.2f}% "
+            f"({stats.seconds:.1f} s, {stats.samples / max(stats.seconds, 1e-9):.1f} samples/s)"
+        )
+        row: dict[str, Any] = {
+            "epoch": epoch + 1,
+            "lr": lr,
+            "train_loss": stats.loss,
+            "train_acc": stats.acc,
+            "seconds": stats.seconds,
+        }
+        last = epoch + 1 == cfg.num_epoch
+        if (epoch + 1) % cfg.eval_interval == 0 or last:
+            for name, loader in eval_loaders.items():
+                idx, logits = predict(net, loader, rt, amp_dtype=amp_dtype, desc=f"epoch {epoch + 1} {name}")
+                labels = np.asarray(loader.dataset.label)[idx]
+                res = summarize(logits, labels, cfg.show_topk)
+                row[f"{name}_loss"] = mean_loss(logits, labels, loss_fn)
+                for k in cfg.show_topk:
+                    row[f"{name}_top{k}"] = res[f"top{k}"]
+                log(
+                    f"\t{name}: loss {row[f'{name}_loss']:.4f}, "
+                    + ", ".join(f"top{k} {100 * res[f'top{k}']:.2f}%" for k in cfg.show_topk)
+                    + f", mean-class {100 * res['mean_class']:.2f}%"
+                )
+                if name == "test" and cfg.save_score and rt.is_main:
+                    scores = _score_dict(loader.dataset, idx, logits)
+                    save_pickle(scores, work_dir / f"epoch{epoch + 1}_test_score.pkl")
+            selector = {"val": "val_top1", "test": "test_top1"}.get(cfg.model_selection)
+            if selector and selector in row and row[selector] > best.get("score", -1.0):
+                best = {"score": row[selector], "epoch": epoch + 1, "metric": selector}
+                if rt.is_main:
+                    save_weights(net, f"{prefix}-best.pt", meta)
+        if rt.is_main and ((epoch + 1) % cfg.save_interval == 0 or last):
+            last_weights = str(save_weights(net, f"{prefix}-{epoch}-{global_step}.pt", meta))
+            log(f"\tSaved weights {last_weights}")
+        table = log.record(row)
+        if rt.is_main:
+            save_checkpoint(
+                ckpt_path,
+                model=unwrap(net).state_dict(),
+                optimizer=optimizer.state_dict(),
+                scaler=scaler.state_dict() if scaler is not None else None,
+                epoch=epoch + 1,
+                global_step=global_step,
+                rng=rng_state(),
+                history=log.history,
+                best=best,
+                config=cfg.to_dict(),
+                meta=meta,
+            )
+            plot_training_curves(table, work_dir / "training_curves.png", title=Path(cfg.work_dir).name)
+        summary.update({k: v for k, v in row.items() if k != "seconds"})
+    if best:
+        warn = " (chosen on the test set; report the last epoch too)" if cfg.model_selection == "test" else ""
+        log(f"Best epoch by {best['metric']}: {best['epoch']} ({100 * best['score']:.2f}%){warn}")
+        summary["best"] = best
+    if "test_top1" in summary:
+        log(f"Last epoch ({cfg.num_epoch}) test top1: {100 * summary['test_top1']:.2f}%")
+    summary["weights"] = last_weights
+    summary["class_names"] = names is not None
+    return summary
+
+
+def _score_dict(dataset: Any, idx: np.ndarray, logits: np.ndarray) -> dict[str, np.ndarray]:
+    """``{sample_name: logits (num_class,) float32}`` in dataset order (2s-AGCN's score pickle)."""
+    names = dataset.sample_name
+    return {names[i]: logits[k] for k, i in enumerate(idx)}
+
+
+# ---------------------------------------------------------------------------------------------
+def test(cfg: Config, rt: Runtime | None = None) -> dict[str, Any]:
+    rt = rt or setup_runtime(cfg.device)
+    work_dir = Path(cfg.work_dir)
+    if rt.is_main:
+        work_dir.mkdir(parents=True, exist_ok=True)
+    log = RunLogger(work_dir, enabled=rt.is_main, to_file=cfg.print_log)
+    log(f"Testing {cfg.weights} with config {cfg.config or '(command line)'}; {_environment(rt)}")
+    seed_everything(cfg.seed)
+    model = builder.build_model(cfg)
+    model_cls = import_class(cfg.model, "model")
+    layout = builder.model_layout(model)
+    if not cfg.test_feeder_args:
+        raise ConfigError("test_feeder_args: the test phase needs data_path and label_path")
+    test_set = builder.build_feeder(cfg.feeder, dict(cfg.test_feeder_args), "test_feeder_args", layout)
+    builder.check_data_against_model(test_set, "test_feeder_args", model_cls, cfg.model_args)
+    meta = _describe(cfg, model, dict(cfg.test_feeder_args))
+    _load_initial_weights(cfg, model, meta, log)
+    net = _wrap(cfg, model, rt)
+    amp_dtype = autocast_dtype(cfg.precision, rt.device)
+    loader = builder.make_loader(
+        test_set, cfg.test_batch_size, train=False, num_worker=cfg.num_worker, rt=rt, seed=0
+    )
+    idx, logits = predict(net, loader, rt, amp_dtype=amp_dtype, desc="test")
+    labels = np.asarray(test_set.label)[idx]
+    res = summarize(logits, labels, cfg.show_topk)
+    res["loss"] = mean_loss(logits, labels, _loss_fn(cfg))
+    res.update({"weights": cfg.weights, "stream": meta["stream"], "model": cfg.model})
+    if rt.is_main:
+        _write_test_outputs(cfg, work_dir, test_set, idx, logits, labels, res, meta, log)
+    log(
+        f"Test on {len(labels)} samples: "
+        + ", ".join(f"top{k} {100 * res[f'top{k}']:.2f}%" for k in cfg.show_topk)
+        + f", mean-class {100 * res['mean_class']:.2f}%"
+    )
+    return res
+
+
+def _write_test_outputs(cfg, work_dir, test_set, idx, logits, labels, res, meta, log) -> None:
+    score_path = work_dir / "epoch1_test_score.pkl"
+    if score_path.exists():
+        log(f"Replacing the previous results in {work_dir}")
+    save_pickle(_score_dict(test_set, idx, logits), score_path)
+    num_class = logits.shape[1]
+    names = builder.class_names(cfg.label_map, num_class) or [str(i) for i in range(num_class)]
+    preds = logits.argmax(axis=1)
+    cm = confusion_matrix(labels, preds, num_class)
+    save_text(
+        per_class_table(cm, names).to_csv(index=False, float_format="%.4f"),
+        work_dir / "per_class_accuracy.csv",
+    )
+    plot_confusion(
+        cm, work_dir / "confusion_matrix.png", names, title=f"{Path(cfg.work_dir).name}: {meta['stream']}"
+    )
+    wrong = np.flatnonzero(preds != labels)
+    probs = torch.softmax(torch.from_numpy(logits), dim=1).numpy()
+    table = pd.DataFrame(
+        {
+            "sample": [test_set.sample_name[idx[i]] for i in wrong],
+            "label": labels[wrong],
+            "label_name": [names[labels[i]] for i in wrong],
+            "predicted": preds[wrong],
+            "predicted_name": [names[preds[i]] for i in wrong],
+            "confidence": probs[wrong, preds[wrong]],
+        }
+    )
+    save_text(table.to_csv(index=False, float_format="%.4f"), work_dir / "wrong_samples.csv")
+    save_text(json.dumps(res, indent=2, default=float) + "\n", work_dir / "test_summary.json")
+    log(
+        f"Wrote {score_path.name}, test_summary.json, per_class_accuracy.csv, confusion_matrix.png, wrong_samples.csv"
+    )

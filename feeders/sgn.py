@@ -1,0 +1,133 @@
+"""SGN / ImpSGNv2 clip sampling on the same (C, T, V, M) samples AGCN reads.
+
+Configured as the feeder's ``sampler`` mapping, e.g. for training and testing::
+
+    train_feeder_args: {..., sampler: {seg: 20, rotation: 0.3}}
+    test_feeder_args:  {..., sampler: {seg: 20, num_clips: 5, deterministic: true}}
+
+Per sample, in order (SGN's loader):
+
+1. drop frames in which every value is exactly zero (padding and frames with nobody);
+2. persons: ``split`` (SGN): a frame with two persons becomes two consecutive one-person frames
+   (person 0 then person 1), a frame with one person keeps that person -> (C, L, V, 1);
+   ``keep``: keep the M person slots side by side -> (C, L, V, M);
+3. pad with zero frames at the end up to ``seg`` frames;
+4. split the L frames into ``seg`` segments of d = floor(L / seg) frames and take one frame of each:
+   a uniformly random one (``random: true``) or the middle one; frames from ``seg * d`` on are unused;
+   ``num_clips: K`` draws K such clips -> (K, C, seg, V, M'), whose logits the engine averages;
+5. ``rotation: theta`` (radians, training): rotate every joint by R = Rz·Ry·Rx with angles drawn
+   uniformly from [-theta, theta] per axis (SGN's convention; theta 0.3 NTU xsub/NTU120, 0.5 xview).
+
+Randomness: by default the global NumPy generator (seeded per DataLoader worker and epoch by the
+engine); ``deterministic: true`` draws from a generator seeded with (``seed``, sample index), so test
+scores do not depend on batch order, worker count or run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from utils.errors import ConfigError, unknown_key_message
+
+
+def drop_empty_frames(x: np.ndarray) -> np.ndarray:
+    """(C, T, V, M) -> (C, T', V, M) without the frames whose values are all exactly zero."""
+    keep = np.any(x != 0, axis=(0, 2, 3))
+    return x[:, keep]
+
+
+def split_persons(x: np.ndarray) -> np.ndarray:
+    """SGN's two-to-one: (C, T, V, M) -> (C, T', V, 1), one frame per present person, in person order."""
+    C, T, V, M = x.shape
+    present = np.any(x != 0, axis=(0, 2))  # (T, M)
+    frames = x.transpose(1, 3, 0, 2)[present]  # (T', C, V): frame-major, then person order
+    return frames.transpose(1, 0, 2)[..., None]
+
+
+def segment_indices(length: int, seg: int, rng: np.random.Generator | None, random: bool) -> np.ndarray:
+    """One frame index per segment; ``length >= seg`` (pad first)."""
+    d = length // seg
+    base = np.arange(seg) * d
+    if not random:
+        return base + d // 2
+    if rng is None:
+        return base + np.random.randint(0, d, size=seg)
+    return base + rng.integers(0, d, size=seg)
+
+
+def rotation_matrix(ax: float, ay: float, az: float) -> np.ndarray:
+    """R = Rz·Ry·Rx with SGN's sign convention (rotating column vectors p' = R p)."""
+    cx, sx, cy, sy, cz, sz = np.cos(ax), np.sin(ax), np.cos(ay), np.sin(ay), np.cos(az), np.sin(az)
+    rx = np.array([[1, 0, 0], [0, cx, sx], [0, -sx, cx]])
+    ry = np.array([[cy, 0, -sy], [0, 1, 0], [sy, 0, cy]])
+    rz = np.array([[cz, sz, 0], [-sz, cz, 0], [0, 0, 1]])
+    return rz @ ry @ rx
+
+
+class SegmentSampler:
+    """Callable ``(x (C, T, V, M), index) -> (C, seg, V, M')`` or ``(K, C, seg, V, M')``; see module doc."""
+
+    def __init__(
+        self,
+        seg: int = 20,
+        num_clips: int = 1,
+        random: bool = True,
+        persons: str = "split",
+        rotation: float = 0.0,
+        deterministic: bool = False,
+        seed: int = 0,
+    ) -> None:
+        if seg < 1 or num_clips < 1:
+            raise ConfigError(f"sampler: seg and num_clips must be positive, got seg={seg}, num_clips={num_clips}")
+        if persons not in ("split", "keep"):
+            raise ConfigError(f"sampler.persons: expected 'split' or 'keep', got {persons!r}")
+        if rotation < 0:
+            raise ConfigError(f"sampler.rotation: expected a non-negative angle in radians, got {rotation}")
+        self.seg, self.num_clips, self.random = int(seg), int(num_clips), bool(random)
+        self.persons, self.rotation = persons, float(rotation)
+        self.deterministic, self.seed = bool(deterministic), int(seed)
+
+    def __call__(self, x: np.ndarray, index: int = 0) -> np.ndarray:
+        rng = np.random.default_rng([self.seed, int(index)]) if self.deterministic else None
+        x = drop_empty_frames(x)
+        if self.persons == "split":
+            x = split_persons(x)
+        C, L, V, M = x.shape
+        if L < self.seg:
+            x = np.concatenate([x, np.zeros((C, self.seg - L, V, M), dtype=x.dtype)], axis=1)
+            L = self.seg
+        clips = np.stack([x[:, segment_indices(L, self.seg, rng, self.random)] for _ in range(self.num_clips)])
+        if self.rotation > 0:
+            clips = np.stack([self._rotate(clip, rng) for clip in clips])
+        return clips[0] if self.num_clips == 1 else clips
+
+    def _rotate(self, clip: np.ndarray, rng: np.random.Generator | None) -> np.ndarray:
+        t = self.rotation
+        angles = np.random.uniform(-t, t, size=3) if rng is None else rng.uniform(-t, t, size=3)
+        R = rotation_matrix(*angles)
+        out = clip.copy()
+        if clip.shape[0] >= 3:
+            out[:3] = np.einsum("ij,jtvm->itvm", R, clip[:3].astype(np.float64)).astype(clip.dtype)
+        else:  # 2D: in-plane rotation only
+            out[:2] = np.einsum("ij,jtvm->itvm", R[:2, :2], clip[:2].astype(np.float64)).astype(clip.dtype)
+        return out
+
+    def __repr__(self) -> str:
+        return (
+            f"SegmentSampler(seg={self.seg}, num_clips={self.num_clips}, random={self.random}, "
+            f"persons={self.persons!r}, rotation={self.rotation}, deterministic={self.deterministic})"
+        )
+
+
+_SAMPLER_KEYS = ("seg", "num_clips", "random", "persons", "rotation", "deterministic", "seed")
+
+
+def build_sampler(options: Mapping[str, Any]) -> SegmentSampler:
+    """A SegmentSampler from the feeder's ``sampler`` mapping (unknown keys are errors)."""
+    for key in options:
+        if key not in _SAMPLER_KEYS:
+            raise ConfigError(unknown_key_message(str(key), _SAMPLER_KEYS, "sampler"))
+    return SegmentSampler(**options)

@@ -1,0 +1,106 @@
+"""SGN/ImpSGNv2 clip sampling: the checked examples of shared/golden/sgn_sampling.md and its structure."""
+
+import numpy as np
+import pytest
+
+from feeders.sgn import (
+    SegmentSampler,
+    build_sampler,
+    drop_empty_frames,
+    rotation_matrix,
+    segment_indices,
+    split_persons,
+)
+from utils.errors import ConfigError
+
+
+def two_person_clip(presence, C=3, V=4):
+    """(C, T, V, 2) clip; frame t has person m iff presence[t][m]; values encode (t, m)."""
+    x = np.zeros((C, len(presence), V, 2), np.float32)
+    for t, persons in enumerate(presence):
+        for m in persons:
+            x[:, t, :, m] = 10 * (t + 1) + m + 1
+    return x
+
+
+def test_two_to_one_matches_reference_example():
+    # frames (both, actor 1 only, empty, actor 2 only, both) -> [a1, a2, a1, a2, a1, a2]
+    x = two_person_clip([(0, 1), (0,), (), (1,), (0, 1)])
+    y = split_persons(drop_empty_frames(x))
+    assert y.shape == (3, 6, 4, 1)
+    assert y[0, :, 0, 0].tolist() == [11, 12, 21, 42, 51, 52]
+
+
+def test_two_to_one_actor_counts_example():
+    # actors per frame (2, 1, 2) -> [a1, a2, a1, a1, a2]
+    y = split_persons(two_person_clip([(0, 1), (0,), (0, 1)]))
+    assert [int(v) % 10 for v in y[0, :, 0, 0]] == [1, 2, 1, 1, 2]
+
+
+def test_short_sequences_are_padded_then_taken_in_order():
+    x = two_person_clip([(0,)] * 7)
+    out = SegmentSampler(seg=20)(x)
+    assert out.shape == (3, 20, 4, 1)
+    assert out[0, :7, 0, 0].tolist() == [10 * (t + 1) + 1 for t in range(7)]
+    assert not out[:, 7:].any()
+
+
+def test_segment_indices_example_and_range():
+    rng = np.random.default_rng(0)
+    for _ in range(50):
+        idx = segment_indices(45, 20, rng, random=True)  # d = 2: frame 2i or 2i + 1; 40..44 never used
+        assert all(i in (2 * k, 2 * k + 1) for k, i in enumerate(idx))
+    assert segment_indices(39, 20, rng, random=True).tolist() == list(range(20))  # d = 1
+    assert segment_indices(100, 20, None, random=False).tolist() == [5 * k + 2 for k in range(20)]
+
+
+def test_sampling_is_uniform_within_segments():
+    rng = np.random.default_rng(1)
+    counts = np.bincount(
+        np.concatenate([segment_indices(80, 20, rng, True) for _ in range(4000)]), minlength=80
+    )
+    per_offset = counts.reshape(20, 4).sum(0) / 4000 / 20
+    np.testing.assert_allclose(per_offset, 0.25, atol=0.02)
+
+
+def test_test_time_clips_are_reproducible_per_sample():
+    x = np.random.default_rng(2).normal(size=(3, 90, 25, 2)).astype(np.float32)
+    sampler = SegmentSampler(seg=20, num_clips=5, deterministic=True)
+    a, b = sampler(x, index=7), sampler(x, index=7)
+    assert a.shape == (5, 3, 20, 25, 1)
+    np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(a, sampler(x, index=8))
+    assert not all(np.array_equal(a[0], a[k]) for k in range(1, 5))
+
+
+def test_keep_persons_mode():
+    x = two_person_clip([(0, 1), (), (0,), (0, 1)] * 10)
+    out = SegmentSampler(seg=5, persons="keep", random=False)(x)
+    assert out.shape == (3, 5, 4, 2)
+
+
+@pytest.mark.parametrize(
+    "angles,vector,expected",
+    [
+        ((0, 0, 0.3), (1, 0, 0), (np.cos(0.3), -np.sin(0.3), 0)),
+        ((0.3, 0, 0), (0, 1, 0), (0, np.cos(0.3), -np.sin(0.3))),
+        ((0, 0.3, 0), (1, 0, 0), (np.cos(0.3), 0, np.sin(0.3))),
+    ],
+)
+def test_rotation_sign_convention(angles, vector, expected):
+    np.testing.assert_allclose(rotation_matrix(*angles) @ np.array(vector, float), expected, atol=1e-12)
+
+
+def test_rotation_keeps_zero_frames_and_lengths():
+    x = np.zeros((3, 40, 25, 1), np.float32)
+    x[:, :30] = np.random.default_rng(0).normal(size=(3, 30, 25, 1))
+    out = SegmentSampler(seg=40, random=False, rotation=0.5)(x)  # d = 1: all 40 frames, in order
+    assert not out[:, 30:].any()
+    np.testing.assert_allclose(
+        np.linalg.norm(out[:, :30], axis=0), np.linalg.norm(x[:, :30], axis=0), rtol=1e-5
+    )
+
+
+def test_unknown_sampler_option():
+    with pytest.raises(ConfigError, match="did you mean 'num_clips'"):
+        build_sampler({"num_clip": 5})
