@@ -307,9 +307,10 @@ def train(cfg: Config, rt: Runtime | None = None) -> dict[str, Any]:
                     + ", ".join(f"top{k} {100 * res[f'top{k}']:.2f}%" for k in cfg.show_topk)
                     + f", mean-class {100 * res['mean_class']:.2f}%"
                 )
-                if name == "test" and cfg.save_score and rt.is_main:
+                if rt.is_main and ((cfg.save_score and name == "test") or (name == "val" and last)):
+                    # validation scores of the last epoch feed ensemble.py's weight search
                     scores = _score_dict(loader.dataset, idx, logits)
-                    save_pickle(scores, work_dir / f"epoch{epoch + 1}_test_score.pkl")
+                    save_pickle(scores, work_dir / f"epoch{epoch + 1}_{name}_score.pkl")
             selector = {"val": "val_top1", "test": "test_top1"}.get(cfg.model_selection)
             if selector and selector in row and row[selector] > best.get("score", -1.0):
                 best = {"score": row[selector], "epoch": epoch + 1, "metric": selector}
