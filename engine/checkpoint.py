@@ -55,9 +55,29 @@ def save_weights(model: nn.Module, path: str | Path, meta: dict[str, Any]) -> Pa
     return Path(path)
 
 
+def resolve_weights_path(pattern: str | Path) -> Path:
+    """A weight path, or a glob like ``./runs/ntu_cs_agcn_joint-49-*.pt`` resolved to its newest match.
+
+    Matches are ordered by the trailing ``-<epoch>-<step>`` numbers of 2s-AGCN's names.
+    """
+    pattern = str(pattern)
+    if not any(ch in pattern for ch in "*?["):
+        return Path(pattern)
+    import glob
+    import re
+
+    def key(p: str) -> tuple[int, ...]:
+        return tuple(int(n) for n in re.findall(r"-(\d+)(?=-|\.pt$)", Path(p).name)) or (-1,)
+
+    matches = sorted(glob.glob(pattern), key=key)
+    if not matches:
+        raise DataError(f"weights: no file matches {pattern}")
+    return Path(matches[-1])
+
+
 def read_weights(path: str | Path) -> tuple[Any, dict[str, Any] | None]:
     """Load a weight file or checkpoint safely; return (object, recorded meta or None)."""
-    path = Path(path)
+    path = resolve_weights_path(path)
     if not path.is_file():
         raise DataError(f"weights: file not found: {path}")
     if path.suffix == ".pkl":
