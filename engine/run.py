@@ -27,6 +27,7 @@ from engine.checkpoint import (
     check_meta,
     load_checkpoint,
     read_weights,
+    resolve_weights_path,
     save_checkpoint,
     save_weights,
     unwrap,
@@ -88,11 +89,13 @@ def _describe(cfg: Config, model: nn.Module, feeder_args: dict[str, Any]) -> dic
 def _load_initial_weights(cfg: Config, model: nn.Module, meta: dict[str, Any], log: RunLogger) -> None:
     from model.loading import load_weights
 
-    obj, recorded = read_weights(cfg.weights)
+    path = resolve_weights_path(cfg.weights)
+    obj, recorded = read_weights(path)
     if cfg.phase == "test" or not cfg.ignore_weights:
-        check_meta(recorded, meta, cfg.weights)
+        check_meta(recorded, meta, str(path))
     report = load_weights(model, obj, ignore=tuple(cfg.ignore_weights))
-    log(f"Loaded weights {cfg.weights}" + (f": {report}" if str(report) else ""))
+    report.source = str(path)
+    log(f"Loaded weights {report.summary()}")
 
 
 def _environment(rt: Runtime) -> str:
