@@ -73,3 +73,15 @@ def test_npy_writer_publishes_only_complete_files(tmp_path):
         arr[0] = 1
         raise KeyboardInterrupt
     assert sorted(p.name for p in tmp_path.iterdir()) == ["data.npy"]
+
+
+def test_published_files_follow_the_umask(tmp_path):
+    umask = os.umask(0o022)
+    try:
+        save_pickle([1], tmp_path / "a.pkl")
+        with NpyWriter(tmp_path / "b.npy", (2,)) as arr:
+            arr[:] = 1
+    finally:
+        os.umask(umask)
+    assert (tmp_path / "a.pkl").stat().st_mode & 0o777 == 0o644
+    assert (tmp_path / "b.npy").stat().st_mode & 0o777 == 0o644

@@ -60,6 +60,19 @@ _SAFE_GLOBALS: frozenset[tuple[str, str]] = frozenset(
 _SAFE_NUMPY_MODULES = ("numpy", "numpy.dtypes")
 
 
+def _new_temp_file(directory: Path, stem: str, suffix: str) -> Path:
+    """An empty temporary file in ``directory`` with the permissions a plain ``open`` would give.
+
+    ``mkstemp`` creates files readable by the owner only; published outputs follow the umask instead.
+    """
+    fd, name = tempfile.mkstemp(prefix=f".{stem}.", suffix=suffix, dir=directory)
+    os.close(fd)
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(name, 0o666 & ~umask)
+    return Path(name)
+
+
 class _RestrictedUnpickler(pickle.Unpickler):
     def __init__(self, file: io.BufferedIOBase, source: str, **kwargs: Any) -> None:
         super().__init__(file, **kwargs)
@@ -107,9 +120,7 @@ def atomic_path(path: PathLike, suffix: str | None = None) -> Iterator[Path]:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     suffix = path.suffix if suffix is None else suffix
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".tmp{suffix}", dir=path.parent)
-    os.close(fd)
-    tmp = Path(tmp_name)
+    tmp = _new_temp_file(path.parent, path.stem, f".tmp{suffix}")
     try:
         yield tmp
         os.replace(tmp, path)
@@ -158,9 +169,7 @@ class NpyWriter:
 
     def __enter__(self) -> np.memmap:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{self.path.stem}.", suffix=".tmp.npy", dir=self.path.parent)
-        os.close(fd)
-        self.tmp_path = Path(tmp_name)
+        self.tmp_path = _new_temp_file(self.path.parent, self.path.stem, ".tmp.npy")
         # open_memmap creates a sparse file: untouched rows read as zeros and take no disk space.
         self.array = np.lib.format.open_memmap(self.tmp_path, mode="w+", dtype=self.dtype, shape=self.shape)
         return self.array
