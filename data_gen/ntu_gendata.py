@@ -14,11 +14,19 @@ Bad files (truncated, empty, garbled, NaN coordinates, wrong joint count, a name
 ``SsssCcccPpppRrrrAaaa.skeleton``) are reported with file and line, skipped, and listed in the
 summary; the exit code is 1 only if a split ends up empty, or with ``--strict``.
 
+``--denoise`` (``gendata(..., denoise=True)``, ``read_sample(path, denoise=True)``) makes the data
+SGN and ImpSGNv2 were trained on instead: SGN's body denoising and actor assignment replace the
+energy ranking, and SGN's translation (actor 1's middle of the spine in its first frame is the
+origin; no rotation) replaces ``pre_normalization``; see ``data_gen/denoise.py``. Same file format,
+so every feeder reads it; give it its own ``--out_folder`` (e.g. ``./data/ntu_denoised/``).
+Files SGN cannot use (no body at all, no body outlasting its length rule) are reported and skipped.
+
 Usage, from the repository root::
 
     python data_gen/ntu_gendata.py                      # NTU60 xsub + xview from ./data/nturgbd_raw
     python -m data_gen.ntu_gendata --benchmark xsub120 xset120 --out_folder ./data/ntu120/ \\
         --data_path ./data/nturgbd_raw/nturgb+d_skeletons/ ./data/nturgbd_raw/nturgb+d_skeletons120/
+    python data_gen/ntu_gendata.py --denoise --out_folder ./data/ntu_denoised/   # SGN / ImpSGNv2 data
 """
 
 from __future__ import annotations
@@ -39,6 +47,7 @@ from pathlib import Path
 import numpy as np
 
 from data_gen.common import (
+    LOG,
     RunSummary,
     SplitWriter,
     add_common_arguments,
@@ -48,6 +57,7 @@ from data_gen.common import (
     split_done,
     write_splits,
 )
+from data_gen.denoise import sgn_sample
 from data_gen.preprocess import normalize_mtvc
 from utils.errors import ConfigError, DataError
 
@@ -458,12 +468,22 @@ def select_bodies(slots: np.ndarray) -> np.ndarray:
 
 
 def read_sample(
-    path: str | os.PathLike, max_frame: int = MAX_FRAME, normalize: bool = True
+    path: str | os.PathLike,
+    max_frame: int = MAX_FRAME,
+    normalize: bool = True,
+    denoise: bool = False,
+    fix_intervals: bool = False,
 ) -> tuple[np.ndarray, list[str]]:
     """One file to the float32 (3, 300, 25, 2) tensor 2s-AGCN stores, and warnings for the summary.
 
-    Frames beyond ``max_frame`` are dropped (the reference would crash on them).
+    Frames beyond ``max_frame`` are dropped (the reference would crash on them). ``denoise``: SGN's
+    denoising and translation instead (``normalize=False``: no translation; ``fix_intervals``: see
+    :mod:`data_gen.denoise`); DataError for a file SGN cannot use.
     """
+    if denoise:
+        return _read_sample_denoised(path, max_frame, normalize, fix_intervals)
+    if fix_intervals:
+        raise ConfigError("fix_intervals only applies with denoise=True")
     seq = read_skeleton(path)
     notes = []
     if seq.num_frames > max_frame:
@@ -476,6 +496,20 @@ def read_sample(
     elif not normalize and not sample.any():
         notes.append(f"{path}: no body in any frame; the sample is all zero")
     return np.ascontiguousarray(sample.transpose(3, 1, 2, 0)), notes  # (C, T, V, M)
+
+
+def _read_sample_denoised(
+    path: str | os.PathLike, max_frame: int, translation: bool, fix_intervals: bool
+) -> tuple[np.ndarray, list[str]]:
+    seq = read_skeleton(path, body_ids=True)
+    try:
+        sample, info = sgn_sample(seq, max_frame, translation, fix_intervals)
+    except DataError as exc:
+        raise DataError(f"{path}: {exc}") from None
+    notes = []
+    if info.frames > max_frame:
+        notes.append(f"{path}: {info.frames} frames after SGN denoising, keeping the first {max_frame}")
+    return sample, notes
 
 
 # -- generation ------------------------------------------------------------------------------------
@@ -511,14 +545,23 @@ def gendata(
     overwrite: bool = False,
     max_frame: int = MAX_FRAME,
     chunk_size: int = 8,
+    denoise: bool = False,
+    denoise_fix_intervals: bool = False,
 ) -> RunSummary:
     """Generate ``{out_folder}/{benchmark}/{part}_data_joint.npy`` and ``{part}_label.pkl``.
 
     ``ignored_sample_path``: None = the shipped official list that fits each benchmark (NTU60 for
     xsub/xview, NTU120 for xsub120/xset120); ``""`` = none. Splits whose two files exist are kept
     unless ``overwrite``. ``normalize=False`` writes the selected bodies without pre-normalisation.
+    ``denoise``: SGN's denoising and translation (``normalize=False``: without translation) instead of
+    2s-AGCN's body selection and pre-normalisation; ``denoise_fix_intervals`` places reappearing
+    bodies at their true frames (see :mod:`data_gen.denoise`).
     Returns the run summary (``summary.exit_code()`` gives the CLI's exit status).
     """
+    if denoise_fix_intervals and not denoise:
+        raise ConfigError(
+            "denoise_fix_intervals needs denoise=True (--denoise-fix-intervals needs --denoise)"
+        )
     if isinstance(data_paths, (str, os.PathLike)):
         data_paths = [data_paths]
     data_paths = [Path(p) for p in data_paths]
@@ -593,16 +636,12 @@ def gendata(
         (str(files[n]), [(f"{todo[i][0].name}/{todo[i][1]}", row) for i, row in t])
         for n, t in targets.items()
     ]
-    write_splits(
-        summary,
-        writers,
-        items,
-        read_sample,
-        {"max_frame": max_frame, "normalize": normalize},
-        workers,
-        "parse + normalise + write" if normalize else "parse + write",
-        chunk_size,
-    )
+    options = {"max_frame": max_frame, "normalize": normalize}
+    desc = "parse + normalise + write" if normalize else "parse + write"
+    if denoise:
+        options.update(denoise=True, fix_intervals=denoise_fix_intervals)
+        desc = "parse + SGN denoise" + (" + translate" if normalize else "") + " + write"
+    write_splits(summary, writers, items, read_sample, options, workers, desc, chunk_size)
     summary.log()
     return summary
 
@@ -652,15 +691,37 @@ def build_parser() -> argparse.ArgumentParser:
         "--no-normalize",
         dest="normalize",
         action="store_false",
-        help="skip 2s-AGCN pre-normalisation (write the selected bodies as parsed)",
+        help="skip 2s-AGCN pre-normalisation (write the selected bodies as parsed); with --denoise: "
+        "skip SGN's translation",
+    )
+    parser.add_argument(
+        "--denoise",
+        action="store_true",
+        help="SGN/ImpSGNv2 data: SGN's body denoising, actor assignment and translation instead of "
+        "2s-AGCN's body selection and pre-normalisation; use its own --out_folder, e.g. ./data/ntu_denoised/",
+    )
+    parser.add_argument(
+        "--denoise-fix-intervals",
+        action="store_true",
+        help="with --denoise: write a body that disappears and reappears at its true frames "
+        "(SGN shifts its later frames earlier; default: as SGN)",
     )
     add_common_arguments(parser)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.denoise_fix_intervals and not args.denoise:
+        parser.error("--denoise-fix-intervals needs --denoise")
     setup_logging(args.verbose)
+    if args.denoise and args.out_folder == parser.get_default("out_folder"):
+        LOG.warning(
+            "--denoise writes into %s, where the 2s-AGCN tensors go by default; "
+            "consider --out_folder ./data/ntu_denoised/",
+            args.out_folder,
+        )
     return cli(
         lambda: gendata(
             args.data_path,
@@ -672,6 +733,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             strict=args.strict,
             normalize=args.normalize,
             overwrite=args.overwrite,
+            denoise=args.denoise,
+            denoise_fix_intervals=args.denoise_fix_intervals,
         )
     )
 
