@@ -14,10 +14,10 @@ def topk_accuracy(scores: np.ndarray, labels: np.ndarray, k: int = 1) -> float:
     labels = np.asarray(labels)
     if len(labels) == 0:
         return float("nan")
-    k = min(k, scores.shape[1])
-    # argpartition is O(N·C); ties are broken arbitrarily, which only matters for equal scores
-    top = np.argpartition(-scores, k - 1, axis=1)[:, :k]
-    return float((top == labels[:, None]).any(axis=1).mean())
+    # the label is in the top k when fewer than k classes score strictly higher (ties favour the label)
+    target = np.take_along_axis(scores, labels[:, None].astype(np.int64), axis=1)
+    higher = (scores > target).sum(axis=1)
+    return float((higher < k).mean())
 
 
 def confusion_matrix(labels: np.ndarray, preds: np.ndarray, num_class: int) -> np.ndarray:
