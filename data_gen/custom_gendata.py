@@ -58,6 +58,7 @@ from data_gen.common import (
     cli,
     default_workers,
     open_npy,
+    record_options,
     run_pool,
     setup_logging,
     split_done,
@@ -80,7 +81,6 @@ AGCN_AXES: dict[str, tuple[tuple[int, int], tuple[int, int]]] = {
 }
 CLASSES_FILE = "classes.txt"
 SPLIT_FILES = ("split.json", "split.csv")
-OPTIONS_FILE = "preprocess.json"
 
 
 # -- clip files ------------------------------------------------------------------------------------
@@ -876,76 +876,6 @@ def _bad(summary: RunSummary, part: str, message: str) -> None:
 
 def _split_paths(out_folder: Path, part: str) -> tuple[Path, Path]:
     return out_folder / f"{part}_data_joint.npy", out_folder / f"{part}_label.pkl"
-
-
-def record_options(
-    summary: RunSummary, out_folder: str | os.PathLike, reader: str, options: Mapping[str, Any]
-) -> None:
-    """Write ``{out_folder}/preprocess.json``: the reader and the options that reproduce one row.
-
-    Warns when splits kept from an earlier run were made with other options.
-    """
-    plain = {key: _plain(value) for key, value in options.items()}
-    path = Path(out_folder) / OPTIONS_FILE
-    kept = [rep.name for rep in summary.splits.values() if rep.status == "exists"]
-    if kept and path.is_file():
-        try:
-            _, before = load_options(out_folder)
-        except DataError:
-            before = {}
-        changed = sorted(k for k in set(plain) | set(before) if plain.get(k) != before.get(k))
-        if changed:
-            summary.add_warning(
-                f"{path}: the kept split(s) {', '.join(kept)} were made with other {', '.join(changed)}; "
-                "rerun with --overwrite so that every split is made the same way"
-            )
-    lines = [
-        f"    {json.dumps(key)}: {json.dumps(value)}" for key, value in plain.items()
-    ]  # one option a line
-    text = f'{{\n  "reader": {json.dumps(reader)},\n  "options": {{\n' + ",\n".join(lines) + "\n  }\n}\n"
-    save_text(text, path)
-
-
-def _plain(value: Any) -> Any:
-    """JSON-ready form of an option value (layouts as a name or a mapping, tuples as lists)."""
-    if isinstance(value, Layout):
-        return _layout_dict(value)
-    if isinstance(value, (tuple, list)):
-        return [_plain(v) for v in value]
-    return value
-
-
-def load_options(out_folder: str | os.PathLike) -> tuple[str, dict[str, Any]]:
-    """``(reader dotted path, keyword options)`` recorded by a generator in ``preprocess.json``.
-
-    ``reader(path, **options)`` then turns one raw clip into a row of that dataset.
-    """
-    path = Path(out_folder) / OPTIONS_FILE
-    try:
-        obj = json.loads(path.read_text(encoding="utf-8"))
-        return str(obj["reader"]), dict(obj["options"])
-    except OSError as exc:
-        raise DataError(
-            f"{path}: cannot read ({exc.strerror or exc}); was the dataset made by a converter?"
-        ) from exc
-    except (ValueError, KeyError, TypeError) as exc:
-        raise DataError(f"{path}: expected {{reader, options}} ({exc})") from exc
-
-
-def _layout_dict(layout: Layout) -> dict[str, Any] | str:
-    if layout.name in ("ntu_rgb_d", "openpose", "nw_ucla", "coco") and get_layout(layout.name) == layout:
-        return layout.name
-    spec: dict[str, Any] = {
-        "name": layout.name,
-        "num_node": layout.num_node,
-        "edges": [list(e) for e in layout.inward],
-        "center": layout.center,
-    }
-    if layout.bone_root is not None:
-        spec["bone_root"] = layout.bone_root
-    if layout.joint_names:
-        spec["joint_names"] = list(layout.joint_names)
-    return spec
 
 
 # -- command line ----------------------------------------------------------------------------------

@@ -42,6 +42,7 @@ from data_gen.common import (
     add_common_arguments,
     cli,
     default_workers,
+    record_options,
     setup_logging,
     split_done,
     write_splits,
@@ -278,6 +279,10 @@ def gendata(
             chunk_size,
             item_options,
         )
+        if any(rep.status == "written" for rep in summary.splits.values()):
+            record_options(
+                summary, out_folder, "data_gen.kinetics_gendata.read_video", {"max_frame": max_frame}
+            )
     summary.log()
     return summary
 

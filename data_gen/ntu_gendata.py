@@ -53,6 +53,7 @@ from data_gen.common import (
     add_common_arguments,
     cli,
     default_workers,
+    record_options,
     setup_logging,
     split_done,
     write_splits,
@@ -642,6 +643,9 @@ def gendata(
         options.update(denoise=True, fix_intervals=denoise_fix_intervals)
         desc = "parse + SGN denoise" + (" + translate" if normalize else "") + " + write"
     write_splits(summary, writers, items, read_sample, options, workers, desc, chunk_size)
+    for bench in {b for b, _ in todo}:
+        if any(summary.split(f"{bench.name}/{p}").status == "written" for p in parts):
+            record_options(summary, out_folder / bench.name, "data_gen.ntu_gendata.read_sample", options)
     summary.log()
     return summary
 

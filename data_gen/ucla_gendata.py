@@ -57,6 +57,7 @@ from data_gen.common import (
     cli,
     default_workers,
     open_npy,
+    record_options,
     run_pool,
     setup_logging,
     split_done,
@@ -67,7 +68,6 @@ from data_gen.custom_gendata import (
     center_on_joint,
     fit_frames,
     missing_joints,
-    record_options,
 )
 from utils.errors import ConfigError, DataError
 from utils.io import load_pickle

@@ -20,7 +20,7 @@ from engine.run import _loss_fn
 from utils.imports import import_class
 
 sys.path.insert(0, str(ROOT / "config"))
-import make_configs  # noqa: E402
+import make_configs
 
 SHIPPED = sorted(p for p in (ROOT / "config").rglob("*.yaml"))
 REFERENCE = sorted((FIXTURES / "agcn_configs").rglob("*.yaml"))
@@ -31,7 +31,9 @@ def test_generator_and_committed_configs_agree():
     on_disk = {p.relative_to(ROOT / "config") for p in SHIPPED}
     assert on_disk == set(generated), "run python config/make_configs.py"
     for rel, text in generated.items():
-        assert (ROOT / "config" / rel).read_text() == text, f"{rel} is out of date: run python config/make_configs.py"
+        assert (ROOT / "config" / rel).read_text() == text, (
+            f"{rel} is out of date: run python config/make_configs.py"
+        )
 
 
 def _tiny_inputs(tmp_path: Path, cfg, args: dict) -> dict:

@@ -13,7 +13,7 @@ import pytest
 from conftest import ROOT
 
 from data_gen import custom_gendata as custom
-from data_gen.common import setup_logging
+from data_gen.common import load_options, setup_logging
 from data_gen.preprocess import normalize_sample
 from feeders.streams import make_stream
 from graph.layouts import COCO
@@ -315,7 +315,7 @@ def test_read_clip_reproduces_dataset_rows(tmp_path, mocap_layout):
     custom.gendata(
         tmp_path / "raw", tmp_path / "out", mocap_layout, normalize="center", max_person=3, workers=1
     )
-    reader, options = custom.load_options(tmp_path / "out")
+    reader, options = load_options(tmp_path / "out")
     assert reader == "data_gen.custom_gendata.read_clip"
     assert options["layout"]["num_node"] == 15 and options["classes"] == ["c", "b", "a"]
     for part in ("train", "val"):

@@ -104,7 +104,9 @@ def test_train_then_test_writes_every_output(tmp_path, tiny_data):
     assert metrics[0].startswith("epoch,lr,train_loss,train_acc") and len(metrics) == 3
     assert 0 <= summary["test_top1"] <= 1
 
-    argv = tiny_config(tmp_path, tiny_data, name="test", phase="test", weights=str(tmp_path / "runs" / "run-1-*.pt"))
+    argv = tiny_config(
+        tmp_path, tiny_data, name="test", phase="test", weights=str(tmp_path / "runs" / "run-1-*.pt")
+    )
     res = run(parse_config(argv))
     test_dir = tmp_path / "work_dir" / "test"
     scores = load_pickle(test_dir / "epoch1_test_score.pkl")
@@ -176,7 +178,11 @@ def test_weights_are_refused_on_another_stream_or_class_count(tmp_path, tiny_dat
 
 def test_bad_inputs_name_their_cause(tmp_path, tiny_data):
     with pytest.raises(DataError, match="train_feeder_args: data_path: file not found"):
-        run(parse_config(tiny_config(tmp_path, tiny_data, name="e1", train_feeder_args={"data_path": "nope.npy"})))
+        run(
+            parse_config(
+                tiny_config(tmp_path, tiny_data, name="e1", train_feeder_args={"data_path": "nope.npy"})
+            )
+        )
     with pytest.raises(DataError, match="samples have V=25 but model_args.num_point is 18"):
         bad = tiny_config(tmp_path, tiny_data, name="e2")
         run(parse_config([*bad, "--set", "model_args.num_point=18", "model_args.graph=graph.kinetics.Graph"]))
@@ -190,7 +196,9 @@ def test_nan_loss_stops_with_the_step_and_keeps_the_last_checkpoint(tmp_path, ti
     argv = tiny_config(tmp_path, tiny_data, name="nan", num_epoch=1)
     run(parse_config(argv))
     before = (tmp_path / "work_dir" / "nan" / "checkpoint.pt").read_bytes()
-    with pytest.raises(TrainingError, match=r"loss became (nan|inf|-inf) at epoch 2, iteration \d+ .*checkpoint\.pt"):
+    with pytest.raises(
+        TrainingError, match=r"loss became (nan|inf|-inf) at epoch 2, iteration \d+ .*checkpoint\.pt"
+    ):
         run(parse_config([*argv, "--resume", "auto", "--num-epoch", "2", "--base-lr", "1e30"]))
     assert (tmp_path / "work_dir" / "nan" / "checkpoint.pt").read_bytes() == before
 
@@ -246,7 +254,9 @@ def test_torchrun_two_cpu_processes_match_one_process(tmp_path, tiny_data):
     argv = tiny_config(tmp_path, tiny_data, name="t2", phase="test", weights=weights)
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
     cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", "--master_port=29533"]
-    out = subprocess.run([*cmd, str(ROOT / "main.py"), *argv], env=env, capture_output=True, text=True, timeout=300)
+    out = subprocess.run(
+        [*cmd, str(ROOT / "main.py"), *argv], env=env, capture_output=True, text=True, timeout=300
+    )
     assert out.returncode == 0, out.stderr[-2000:]
     s1 = load_pickle(tmp_path / "work_dir" / "t1" / "epoch1_test_score.pkl")
     s2 = load_pickle(tmp_path / "work_dir" / "t2" / "epoch1_test_score.pkl")
@@ -257,7 +267,9 @@ def test_torchrun_two_cpu_processes_match_one_process(tmp_path, tiny_data):
     assert two["top1"] == pytest.approx(one["top1"]) and two["num_samples"] == 8
     # training under torchrun: one log, one checkpoint, weights from rank 0
     argv = tiny_config(tmp_path, tiny_data, name="ddp", num_epoch=1)
-    out = subprocess.run([*cmd, str(ROOT / "main.py"), *argv], env=env, capture_output=True, text=True, timeout=300)
+    out = subprocess.run(
+        [*cmd, str(ROOT / "main.py"), *argv], env=env, capture_output=True, text=True, timeout=300
+    )
     assert out.returncode == 0, out.stderr[-2000:]
     log = (tmp_path / "work_dir" / "ddp" / "log.txt").read_text()
     assert "2 process(es)" in log and log.count("Training epoch: 1/1") == 1

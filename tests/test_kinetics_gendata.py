@@ -13,7 +13,7 @@ import pytest
 from conftest import FIXTURES, ROOT, golden
 
 from data_gen import kinetics_gendata as kin
-from data_gen.common import setup_logging
+from data_gen.common import OPTIONS_FILE, setup_logging
 from utils.errors import DataError
 from utils.io import load_label_file, load_pickle
 
@@ -21,7 +21,10 @@ setup_logging()
 
 
 def outputs(folder: Path) -> list[str]:
-    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file())
+    """Every file under ``folder`` but the preprocess.json record, sorted."""
+    return sorted(
+        str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file() and p.name != OPTIONS_FILE
+    )
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ import pytest
 from conftest import FIXTURES, ROOT, golden
 
 from data_gen import ntu_gendata as ntu
-from data_gen.common import run_pool, setup_logging
+from data_gen.common import OPTIONS_FILE, load_options, run_pool, setup_logging
 from data_gen.preprocess import normalize_sample, pre_normalization
 from utils.errors import ConfigError, DataError
 from utils.io import load_label_file, load_pickle
@@ -34,8 +34,10 @@ def run(raw, out, **kwargs):
 
 
 def outputs(folder: Path) -> list[str]:
-    """Every file under ``folder`` (temporary files included), relative, sorted."""
-    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file())
+    """Every file under ``folder`` (temporary files included) but the preprocess.json records, sorted."""
+    return sorted(
+        str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file() and p.name != OPTIONS_FILE
+    )
 
 
 def copy_raw(ntu_raw: Path, dest: Path, *names: str) -> Path:
@@ -473,3 +475,21 @@ def test_synthetic_recordings_end_to_end(tmp_path):
             assert (spine[:, 2] / np.linalg.norm(spine, axis=1) > 0.95).all()
             filled = np.abs(data[:, :, :, :, 0]).sum(axis=(1, 3)) > 0  # (N, T); gaps stay empty
             assert filled[:, -1].mean() > 0.5 and filled.mean() > 0.9
+
+
+def test_preprocess_record_reproduces_a_row(ntu_raw, tmp_path):
+    """preprocess.json names the reader and options that turn one raw file into its dataset row."""
+    import importlib
+
+    out = tmp_path / "out"
+    ntu.gendata(ntu_raw / "raw", out, benchmarks=["xsub"], parts=["val"], workers=1,
+                ignored_sample_path=ntu_raw / "samples_with_missing_skeletons.txt")  # fmt: skip
+    reader, options = load_options(out / "xsub")
+    assert reader == "data_gen.ntu_gendata.read_sample" and options["normalize"] is True
+    module, _, name = reader.rpartition(".")
+    sample, _ = getattr(importlib.import_module(module), name)(
+        ntu_raw / "raw" / "S002C001P006R002A050.skeleton", **options
+    )
+    names, _ = load_label_file(out / "xsub" / "val_label.pkl")
+    row = np.load(out / "xsub" / "val_data_joint.npy")[names.index("S002C001P006R002A050.skeleton")]
+    np.testing.assert_array_equal(sample, row)

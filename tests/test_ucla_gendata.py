@@ -15,8 +15,8 @@ import pytest
 from conftest import FIXTURES, ROOT, shared_or_skip
 
 from data_gen import ucla_gendata as ucla
-from data_gen.common import setup_logging
-from data_gen.custom_gendata import load_options, uniform_indices
+from data_gen.common import load_options, setup_logging
+from data_gen.custom_gendata import uniform_indices
 from data_gen.preprocess import normalize_sample
 from utils.errors import ConfigError, DataError
 from utils.io import load_label_file
