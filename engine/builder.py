@@ -227,3 +227,19 @@ def class_names(spec: str | None, num_class: int | None) -> list[str] | None:
             f"label_map: {path} lists {len(names)} classes but the model has num_class {num_class}"
         )
     return names
+
+
+def run_meta(cfg: Config, model: nn.Module, feeder_args: Mapping[str, Any]) -> dict[str, Any]:
+    """What the weights are: recorded in every weight file and checked when they are loaded."""
+    args = effective_args(import_class(cfg.model, "model"), cfg.model_args)
+    layout = model_layout(model)
+    return {
+        "model": cfg.model,
+        "num_class": args.get("num_class"),
+        "in_channels": args.get("in_channels"),
+        "num_point": args.get("num_point"),
+        "num_person": args.get("num_person"),
+        "layout": layout.name if layout is not None else None,
+        "stream": feeder_stream(feeder_args),
+        "label_map": cfg.label_map,
+    }

@@ -70,22 +70,6 @@ def _loss_fn(cfg: Config):
     return make_label_smoothing(cfg.label_smoothing) if cfg.loss == "label_smoothing" else cross_entropy
 
 
-def _describe(cfg: Config, model: nn.Module, feeder_args: dict[str, Any]) -> dict[str, Any]:
-    """What the weights are: recorded in every weight file and checked when they are loaded."""
-    args = builder.effective_args(import_class(cfg.model, "model"), cfg.model_args)
-    layout = builder.model_layout(model)
-    return {
-        "model": cfg.model,
-        "num_class": args.get("num_class"),
-        "in_channels": args.get("in_channels"),
-        "num_point": args.get("num_point"),
-        "num_person": args.get("num_person"),
-        "layout": layout.name if layout is not None else None,
-        "stream": builder.feeder_stream(feeder_args),
-        "label_map": cfg.label_map,
-    }
-
-
 def _load_initial_weights(cfg: Config, model: nn.Module, meta: dict[str, Any], log: RunLogger) -> None:
     from model.loading import load_weights
 
@@ -199,7 +183,7 @@ def train(cfg: Config, rt: Runtime | None = None) -> dict[str, Any]:
     for key, ds in (("train_feeder_args", train_set), ("test_feeder_args", test_set)):
         if ds is not None:
             builder.check_data_against_model(ds, key, model_cls, cfg.model_args)
-    meta = _describe(cfg, model, train_args)
+    meta = builder.run_meta(cfg, model, train_args)
     if test_set is not None and builder.feeder_stream(cfg.test_feeder_args) != meta["stream"]:
         raise ConfigError(
             f"test_feeder_args: stream '{builder.feeder_stream(cfg.test_feeder_args)}' differs from the training "
@@ -372,7 +356,7 @@ def test(cfg: Config, rt: Runtime | None = None) -> dict[str, Any]:
         raise ConfigError("test_feeder_args: the test phase needs data_path and label_path")
     test_set = builder.build_feeder(cfg.feeder, dict(cfg.test_feeder_args), "test_feeder_args", layout)
     builder.check_data_against_model(test_set, "test_feeder_args", model_cls, cfg.model_args)
-    meta = _describe(cfg, model, dict(cfg.test_feeder_args))
+    meta = builder.run_meta(cfg, model, dict(cfg.test_feeder_args))
     _load_initial_weights(cfg, model, meta, log)
     net = _wrap(cfg, model, rt)
     amp_dtype = autocast_dtype(cfg.precision, rt.device)

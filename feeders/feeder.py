@@ -37,6 +37,65 @@ def stream_of_file(path: str | Path) -> str | None:
     return match.group(1) if match else None
 
 
+class SampleTransform:
+    """The per-sample pipeline of :class:`Feeder`, usable on its own (``predict.py`` uses it on raw clips).
+
+    ``(x (C, T, V, M), index) -> float32 (C, T', V, M')`` or ``(K, C, T', V, M')`` with a multi-clip
+    sampler; see the module docstring for the order of the steps.
+    """
+
+    def __init__(
+        self,
+        stream: str = "joint",
+        parents: np.ndarray | None = None,
+        score_channel: int | None = None,
+        mean_std: tuple[np.ndarray, np.ndarray] | None = None,
+        random_shift: bool = False,
+        random_choose: bool = False,
+        random_move: bool = False,
+        window_size: int = -1,
+        sampler: Mapping[str, Any] | None = None,
+    ) -> None:
+        if stream not in STREAMS:
+            raise DataError(f"stream: unknown stream '{stream}'; expected one of {', '.join(STREAMS)}")
+        if stream.startswith("bone") and parents is None:
+            raise DataError(f"stream '{stream}' needs the skeleton layout (feeder argument 'layout')")
+        self.stream, self.parents, self.score_channel = stream, parents, score_channel
+        self.mean_std = mean_std
+        self.random_shift, self.random_choose, self.random_move = random_shift, random_choose, random_move
+        self.window_size = int(window_size)
+        self.sampler = None
+        if sampler:
+            from feeders.sgn import build_sampler
+
+            self.sampler = build_sampler(sampler)
+
+    def stream_of(self, joint: np.ndarray) -> np.ndarray:
+        """The configured stream of a joint sample (float32)."""
+        x = np.asarray(joint, dtype=np.float32)
+        if self.stream != "joint":
+            x = make_stream(x, self.stream, score_channel=self.score_channel, parents=self.parents)
+        return x
+
+    def __call__(self, joint: np.ndarray, index: int = 0, name: str = "sample") -> np.ndarray:
+        x = np.array(self.stream_of(joint), copy=True)
+        if not np.isfinite(x).all():
+            raise DataError(f"{name} contains NaN or inf")
+        if self.mean_std is not None:
+            x = (x - self.mean_std[0]) / self.mean_std[1]
+        if self.random_shift:
+            x = tools.random_shift(x)
+        if self.random_choose:
+            x = tools.random_choose(x, self.window_size)
+        elif self.window_size > 0:
+            x = tools.auto_pading(x, self.window_size)
+        if self.random_move:
+            x = tools.random_move(x)
+        if self.sampler is not None:
+            x = self.sampler(x, index)
+        return np.ascontiguousarray(x, dtype=np.float32)
+
+
 class Feeder(Dataset):
     """Skeleton dataset over a (N, C, T, V, M) ``.npy`` and a ``(names, labels)`` pickle.
 
@@ -71,36 +130,34 @@ class Feeder(Dataset):
     ) -> None:
         self.data_path = str(data_path)
         self.label_path = str(label_path)
-        self.random_choose = bool(random_choose)
-        self.random_shift = bool(random_shift)
-        self.random_move = bool(random_move)
         self.window_size = int(window_size)
         self.normalization = bool(normalization)
         self.debug = bool(debug)
         self.use_mmap = bool(use_mmap)
-        if stream not in STREAMS:
-            raise DataError(f"stream: unknown stream '{stream}'; expected one of {', '.join(STREAMS)}")
         self.stream = stream
         self.layout = get_layout(layout) if layout is not None else None
-        self.score_channel = score_channel
         self._load(indices)
-        self._parents = None
-        if stream.startswith("bone"):
-            if self.layout is None:
-                raise DataError(f"stream '{stream}' needs the skeleton layout (feeder argument 'layout')")
+        parents = None
+        if stream.startswith("bone") and self.layout is not None:
             if self.layout.num_node != self.data.shape[3]:
                 raise DataError(
                     f"{self.data_path}: data has V={self.data.shape[3]} joints but layout "
                     f"'{self.layout.name}' has {self.layout.num_node}"
                 )
-            self._parents = bone_parents(self.layout)
+            parents = bone_parents(self.layout)
+        self.transform = SampleTransform(
+            stream=stream,
+            parents=parents,
+            score_channel=score_channel,
+            random_shift=bool(random_shift),
+            random_choose=bool(random_choose),
+            random_move=bool(random_move),
+            window_size=self.window_size,
+            sampler=sampler,
+        )
         if self.normalization:
             self.mean_map, self.std_map = self._mean_std()
-        self.sampler = None
-        if sampler:
-            from feeders.sgn import build_sampler
-
-            self.sampler = build_sampler(sampler)
+            self.transform.mean_std = (self.mean_map, self.std_map)
 
     # ------------------------------------------------------------------------------------------
     def _load(self, indices: Sequence[int] | None) -> None:
@@ -139,7 +196,8 @@ class Feeder(Dataset):
         total = np.zeros((C, V))
         total_sq = np.zeros((C, V))
         for start in range(0, N, 256):
-            chunk = np.stack([self._stream_sample(i) for i in range(start, min(N, start + 256))]).astype(
+            rows = range(start, min(N, start + 256))
+            chunk = np.stack([self.transform.stream_of(self.data[self._order[i]]) for i in rows]).astype(
                 np.float64
             )
             total += chunk.sum(axis=(0, 2, 4))
@@ -158,30 +216,10 @@ class Feeder(Dataset):
         """(N, C, T, V, M) of the stored data (N after ``indices``/``debug``)."""
         return (len(self), *self.data.shape[1:])
 
-    def _stream_sample(self, i: int) -> np.ndarray:
-        """Sample ``i`` (C, T, V, M) as float32 in the configured stream."""
-        x = np.asarray(self.data[self._order[i]], dtype=np.float32)
-        if self.stream != "joint":
-            x = make_stream(x, self.stream, score_channel=self.score_channel, parents=self._parents)
-        return x
-
     def __getitem__(self, index: int) -> tuple[np.ndarray, int, int]:
-        x = np.array(self._stream_sample(index), copy=True)
-        if not np.isfinite(x).all():
-            raise DataError(f"{self.data_path}: sample {self.sample_name[index]} contains NaN or inf")
-        if self.normalization:
-            x = (x - self.mean_map) / self.std_map
-        if self.random_shift:
-            x = tools.random_shift(x)
-        if self.random_choose:
-            x = tools.random_choose(x, self.window_size)
-        elif self.window_size > 0:
-            x = tools.auto_pading(x, self.window_size)
-        if self.random_move:
-            x = tools.random_move(x)
-        if self.sampler is not None:
-            x = self.sampler(x, self._order[index])
-        return np.ascontiguousarray(x, dtype=np.float32), self.label[index], index
+        i = int(self._order[index])
+        x = self.transform(self.data[i], i, f"{self.data_path}: sample {self.sample_name[index]}")
+        return x, self.label[index], index
 
     def top_k(self, score: np.ndarray, top_k: int) -> float:
         """Fraction of samples whose label is among the ``top_k`` highest scores (2s-AGCN API)."""

@@ -81,7 +81,9 @@ class SegmentSampler:
         seed: int = 0,
     ) -> None:
         if seg < 1 or num_clips < 1:
-            raise ConfigError(f"sampler: seg and num_clips must be positive, got seg={seg}, num_clips={num_clips}")
+            raise ConfigError(
+                f"sampler: seg and num_clips must be positive, got seg={seg}, num_clips={num_clips}"
+            )
         if persons not in ("split", "keep"):
             raise ConfigError(f"sampler.persons: expected 'split' or 'keep', got {persons!r}")
         if rotation < 0:
@@ -99,7 +101,9 @@ class SegmentSampler:
         if L < self.seg:
             x = np.concatenate([x, np.zeros((C, self.seg - L, V, M), dtype=x.dtype)], axis=1)
             L = self.seg
-        clips = np.stack([x[:, segment_indices(L, self.seg, rng, self.random)] for _ in range(self.num_clips)])
+        clips = np.stack(
+            [x[:, segment_indices(L, self.seg, rng, self.random)] for _ in range(self.num_clips)]
+        )
         if self.rotation > 0:
             clips = np.stack([self._rotate(clip, rng) for clip in clips])
         return clips[0] if self.num_clips == 1 else clips
