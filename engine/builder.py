@@ -58,10 +58,11 @@ def build_model(cfg: Config) -> nn.Module:
 
 
 def model_layout(model: nn.Module) -> Layout | None:
-    """The skeleton layout of a model built on a ``graph.Graph`` (None if it has none)."""
-    graph = getattr(model, "graph", None)
-    layout = getattr(graph, "layout", None)
-    return layout if isinstance(layout, Layout) else None
+    """The model's skeleton layout: ``model.layout``, or ``model.graph.layout`` (a ``graph.Graph``); else None."""
+    for layout in (getattr(model, "layout", None), getattr(getattr(model, "graph", None), "layout", None)):
+        if isinstance(layout, Layout):
+            return layout
+    return None
 
 
 def feeder_stream(args: Mapping[str, Any]) -> str:
