@@ -298,6 +298,80 @@ def sgn_family_pair(
     return {f"train_{stream}_{recipe.name}.yaml": train, f"test_{stream}_{recipe.name}.yaml": test}
 
 
+DEMO_DATA = "./data/demo/xsub"
+DEMO_LABELS = "./data/demo/raw/label_map.txt"
+DEMO_STREAMS = {"agcn": STREAMS, "impsgnv2": ("joint", "bone")}
+
+
+def demo_pair(model: str, stream: str) -> dict[str, dict[str, Any]]:
+    """Small CPU models on the synthetic demo data (``bash demo.sh``): minutes, not hours.
+
+    AGCN reads the bone and motion files that data_gen writes; ImpSGNv2 computes its streams on the fly.
+    """
+    agcn = model == "agcn"
+    files = stream if agcn else "joint"
+    feeder_stream = {} if agcn or stream == "joint" else {"stream": stream}
+    if agcn:
+        model_args = {"num_class": 12, "num_point": 25, "num_person": 2, "graph": "graph.ntu_rgb_d.Graph",
+                      "base_channel": 16}  # fmt: skip
+        train_sampler = {"seg": 40, "persons": "keep"}
+        test_sampler = {"seg": 40, "persons": "keep", "random": False}
+        optim = {"optimizer": "SGD", "base_lr": 0.1, "nesterov": True, "weight_decay": 0.0001}
+        schedule = {"step": [14, 18], "num_epoch": 20, "batch_size": 16}
+    else:
+        model_args = {"num_class": 12, "num_point": 25, "num_person": 1, "seg": 20, "graph": "graph.ntu_rgb_d.Graph",
+                      "base_channel": 32}  # fmt: skip
+        train_sampler = {"seg": 20, "rotation": 0.3}
+        test_sampler = {"seg": 20, "num_clips": 5, "deterministic": True}
+        optim = {"optimizer": "Adam", "base_lr": 0.001, "weight_decay": 0.0001, "loss": "label_smoothing"}
+        schedule = {"step": [24, 28], "num_epoch": 30, "batch_size": 16}
+    train = {
+        "work_dir": f"./work_dir/demo/xsub/{model}_{stream}",
+        "model_saved_name": f"./runs/demo/{model}_{stream}",
+        "feeder": "feeders.feeder.Feeder",
+        "train_feeder_args": {
+            "data_path": f"{DEMO_DATA}/train_data_{files}.npy",
+            "label_path": f"{DEMO_DATA}/train_label.pkl",
+            **feeder_stream,
+            "sampler": train_sampler,
+        },
+        "test_feeder_args": {
+            "data_path": f"{DEMO_DATA}/val_data_{files}.npy",
+            "label_path": f"{DEMO_DATA}/val_label.pkl",
+            **feeder_stream,
+            "sampler": test_sampler,
+        },
+        "model": f"model.{model}.Model",
+        "model_args": model_args,
+        "label_map": DEMO_LABELS,
+        **optim,
+        **schedule,
+        "test_batch_size": 64,
+        "eval_interval": schedule["num_epoch"],
+        "save_interval": schedule["num_epoch"],
+        "num_worker": 1,
+        "device": "auto",
+        "seed": 1,
+    }
+    test = {
+        "work_dir": f"./work_dir/demo/xsub/{model}_test_{stream}",
+        "model_saved_name": f"./runs/demo/{model}_test_{stream}",
+        "feeder": "feeders.feeder.Feeder",
+        "test_feeder_args": copy.deepcopy(train["test_feeder_args"]),
+        "model": f"model.{model}.Model",
+        "model_args": model_args,
+        "label_map": DEMO_LABELS,
+        "phase": "test",
+        "device": "auto",
+        "test_batch_size": 64,
+        "num_worker": 1,
+        "weights": f"./runs/demo/{model}_{stream}-{schedule['num_epoch'] - 1}-*.pt",
+        "save_score": True,
+    }
+    suffix = "" if agcn else f"_{model}"
+    return {f"train_{stream}{suffix}.yaml": train, f"test_{stream}{suffix}.yaml": test}
+
+
 def aagcn_config() -> dict[str, Any]:
     """2s-AGCN's AAGCN joint config (NTU60 xsub): AGCN's recipe plus warm-up and a frozen graph."""
     bench = BENCHMARKS[0]
@@ -323,6 +397,10 @@ def all_configs() -> dict[Path, str]:
             for name, cfg in agcn_pair(bench, stream).items():
                 out[Path(bench.folder) / name] = _dump(cfg)
     out[Path("nturgbd-cross-subject/train_joint_aagcn.yaml")] = _dump(aagcn_config())
+    for model, streams in DEMO_STREAMS.items():
+        for stream in streams:
+            for name, cfg in demo_pair(model, stream).items():
+                out[Path("demo") / name] = _dump(cfg)
     for bench in BENCHMARKS:
         if not bench.folder.startswith("nturgbd"):
             continue

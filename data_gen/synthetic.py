@@ -1,6 +1,6 @@
 """Synthetic skeleton actions written as genuine NTU RGB+D ``.skeleton`` files and Kinetics-skeleton JSON.
 
-The project's embedded default dataset. Procedurally animated actions (``resources/synthetic_label_map.txt``:
+The project's embedded default dataset. Procedurally animated actions (``resources/labels/synthetic.txt``:
 waving, clapping, kicking, squatting, a two-person handshake, ...) are performed by subjects with their own
 body proportions and style (amplitude, tempo, handedness, posture) and filmed by three Kinect-like cameras
 at -45, 0 and +45 degrees of yaw, with speed and length variation, joint noise, jitter spikes, tracking
@@ -61,7 +61,7 @@ from utils.errors import ConfigError
 from utils.io import atomic_path, save_text
 
 FPS = 30.0
-LABEL_MAP = Path(__file__).resolve().parent / "resources" / "synthetic_label_map.txt"
+LABEL_MAP = Path(__file__).resolve().parent / "resources" / "labels" / "synthetic.txt"
 NTU_DIR = "nturgb+d_skeletons"
 FORMATS = ("ntu", "kinetics", "both")
 #: NTU RGB+D cross-subject training performers; cross-view trains on cameras 2 and 3.
