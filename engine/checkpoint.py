@@ -76,19 +76,10 @@ def resolve_weights_path(pattern: str | Path) -> Path:
 
 
 def read_weights(path: str | Path) -> tuple[Any, dict[str, Any] | None]:
-    """Load a weight file or checkpoint safely; return (object, recorded meta or None)."""
-    path = resolve_weights_path(path)
-    if not path.is_file():
-        raise DataError(f"weights: file not found: {path}")
-    if path.suffix == ".pkl":
-        from utils.io import load_pickle
+    """Load a weight file or checkpoint safely (a glob picks the newest); return (object, recorded meta or None)."""
+    from model.loading import read_weights_file
 
-        obj = load_pickle(path)
-    else:
-        try:
-            obj = torch.load(path, map_location="cpu", weights_only=True)
-        except Exception as exc:
-            raise DataError(f"{path}: not a loadable weight file ({type(exc).__name__}: {exc})") from None
+    obj = read_weights_file(resolve_weights_path(path))
     return obj, extract_meta(obj)
 
 

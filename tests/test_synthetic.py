@@ -317,7 +317,9 @@ def test_no_name_is_in_the_official_ignore_lists():
 def test_label_map_and_actions():
     names = syn.load_class_names()
     assert len(names) >= 10 and len(set(names)) == len(names)
-    assert names == (ROOT / "data_gen" / "resources" / "labels" / "synthetic.txt").read_text().split("\n")[:-1]
+    assert (
+        names == (ROOT / "data_gen" / "resources" / "labels" / "synthetic.txt").read_text().split("\n")[:-1]
+    )
     assert {syn.ACTIONS[n].persons for n in names} == {1, 2}
 
 
