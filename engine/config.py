@@ -52,7 +52,10 @@ class Config:
     feeder: str = _opt("feeders.feeder.Feeder", "dataset class (dotted path inside the project)")
     num_worker: int = _opt(32, "DataLoader worker processes (capped at the CPU count)")
     train_feeder_args: dict[str, Any] = _opt({}, "keyword arguments of the training feeder")
-    test_feeder_args: dict[str, Any] = _opt({}, "keyword arguments of the test feeder")
+    test_feeder_args: dict[str, Any] = _opt(
+        {},
+        "keyword arguments of the test feeder; in training without data_path: the validation split's options only",
+    )
     val_fraction: float = _opt(0.0, "fraction of training samples held out as a validation split (0: none)")
     model_selection: str = _opt(
         "last",

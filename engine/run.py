@@ -178,7 +178,7 @@ def train(cfg: Config, rt: Runtime | None = None) -> dict[str, Any]:
     else:
         train_set = full_train
     test_set = None
-    if cfg.test_feeder_args:
+    if cfg.test_feeder_args.get("data_path"):  # without data_path: only the validation split's options
         test_set = builder.build_feeder(cfg.feeder, dict(cfg.test_feeder_args), "test_feeder_args", layout)
     for key, ds in (("train_feeder_args", train_set), ("test_feeder_args", test_set)):
         if ds is not None:

@@ -214,6 +214,24 @@ def test_validation_split_and_model_selection(tmp_path, tiny_data):
     assert "Validation split: 4 of 16" in log and "Best epoch by val_top1" in log
 
 
+def test_options_only_test_feeder_args_train_without_reading_a_test_set(tmp_path, tiny_data):
+    """The NW-UCLA configs' form: training reads no test data; the validation split still picks -best.pt."""
+    argv = tiny_config(
+        tmp_path, tiny_data, name="valonly", val_fraction=0.25, model_selection="val", num_epoch=1, step=[]
+    )
+    path = tmp_path / "valonly.yaml"
+    cfg = yaml.safe_load(path.read_text())
+    cfg["test_feeder_args"] = {"window_size": 16}
+    cfg["train_feeder_args"]["random_choose"] = True
+    cfg["train_feeder_args"]["window_size"] = 16
+    path.write_text(yaml.safe_dump(cfg))
+    summary = run(parse_config(argv))
+    assert "test_top1" not in summary and "val_top1" in summary
+    log = (tmp_path / "work_dir" / "valonly" / "log.txt").read_text()
+    assert "4 validation" in log and " test;" not in log and "test:" not in log
+    assert (tmp_path / "runs" / "valonly-best.pt").is_file()
+
+
 def test_gpu_ids_fall_back_to_cpu_with_a_warning(monkeypatch):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     with warnings.catch_warnings(record=True) as caught:
