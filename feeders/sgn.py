@@ -16,7 +16,10 @@ Per sample, in order (SGN's loader):
    a uniformly random one (``random: true``) or the middle one; frames from ``seg * d`` on are unused;
    ``num_clips: K`` draws K such clips -> (K, C, seg, V, M'), whose logits the engine averages;
 5. ``rotation: theta`` (radians, training): rotate every joint by R = Rz·Ry·Rx with angles drawn
-   uniformly from [-theta, theta] per axis (SGN's convention; theta 0.3 NTU xsub/NTU120, 0.5 xview).
+   uniformly from [-theta, theta] per axis (SGN's convention; theta 0.3 NTU xsub/NTU120, 0.5 xview);
+   a list ``[theta_x, theta_y, theta_z]`` gives each axis its own range (CTR-GCN's NW-UCLA
+   augmentation is 60 degrees about x and y: ``[1.047, 1.047, 0]``);
+6. ``scale: s`` (training): multiply the coordinates by one factor drawn from [1 - s, 1 + s].
 
 Randomness: by default the global NumPy generator (seeded per DataLoader worker and epoch by the
 engine); ``deterministic: true`` draws from a generator seeded with (``seed``, sample index), so test
@@ -76,9 +79,10 @@ class SegmentSampler:
         num_clips: int = 1,
         random: bool = True,
         persons: str = "split",
-        rotation: float = 0.0,
+        rotation: float | list[float] = 0.0,
         deterministic: bool = False,
         seed: int = 0,
+        scale: float = 0.0,
     ) -> None:
         if seg < 1 or num_clips < 1:
             raise ConfigError(
@@ -86,10 +90,17 @@ class SegmentSampler:
             )
         if persons not in ("split", "keep"):
             raise ConfigError(f"sampler.persons: expected 'split' or 'keep', got {persons!r}")
-        if rotation < 0:
-            raise ConfigError(f"sampler.rotation: expected a non-negative angle in radians, got {rotation}")
+        ranges = [rotation] * 3 if isinstance(rotation, (int, float)) else list(rotation)
+        if len(ranges) != 3 or any(not isinstance(r, (int, float)) or r < 0 for r in ranges):
+            raise ConfigError(
+                "sampler.rotation: expected a non-negative angle in radians or a list of three "
+                f"(x, y, z), got {rotation!r}"
+            )
+        if not 0 <= scale < 1:
+            raise ConfigError(f"sampler.scale: expected a number in [0, 1), got {scale!r}")
         self.seg, self.num_clips, self.random = int(seg), int(num_clips), bool(random)
-        self.persons, self.rotation = persons, float(rotation)
+        self.persons, self.rotation = persons, np.asarray(ranges, dtype=np.float64)
+        self.scale = float(scale)
         self.deterministic, self.seed = bool(deterministic), int(seed)
 
     def __call__(self, x: np.ndarray, index: int = 0) -> np.ndarray:
@@ -104,14 +115,16 @@ class SegmentSampler:
         clips = np.stack(
             [x[:, segment_indices(L, self.seg, rng, self.random)] for _ in range(self.num_clips)]
         )
-        if self.rotation > 0:
+        if self.rotation.any() or self.scale > 0:
             clips = np.stack([self._rotate(clip, rng) for clip in clips])
         return clips[0] if self.num_clips == 1 else clips
 
     def _rotate(self, clip: np.ndarray, rng: np.random.Generator | None) -> np.ndarray:
         t = self.rotation
-        angles = np.random.uniform(-t, t, size=3) if rng is None else rng.uniform(-t, t, size=3)
-        R = rotation_matrix(*angles)
+        draw = np.random.uniform if rng is None else rng.uniform
+        R = rotation_matrix(*draw(-t, t, size=3))
+        if self.scale > 0:
+            R = R * draw(1 - self.scale, 1 + self.scale)
         out = clip.copy()
         if clip.shape[0] >= 3:
             out[:3] = np.einsum("ij,jtvm->itvm", R, clip[:3].astype(np.float64)).astype(clip.dtype)
@@ -122,11 +135,12 @@ class SegmentSampler:
     def __repr__(self) -> str:
         return (
             f"SegmentSampler(seg={self.seg}, num_clips={self.num_clips}, random={self.random}, "
-            f"persons={self.persons!r}, rotation={self.rotation}, deterministic={self.deterministic})"
+            f"persons={self.persons!r}, rotation={self.rotation.tolist()}, scale={self.scale}, "
+            f"deterministic={self.deterministic})"
         )
 
 
-_SAMPLER_KEYS = ("seg", "num_clips", "random", "persons", "rotation", "deterministic", "seed")
+_SAMPLER_KEYS = ("seg", "num_clips", "random", "persons", "rotation", "scale", "deterministic", "seed")
 
 
 def build_sampler(options: Mapping[str, Any]) -> SegmentSampler:

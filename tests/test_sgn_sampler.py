@@ -101,6 +101,27 @@ def test_rotation_keeps_zero_frames_and_lengths():
     )
 
 
+def test_per_axis_rotation_ranges_and_scale():
+    x = np.random.default_rng(1).normal(size=(3, 20, 25, 1)).astype(np.float32)
+    yaw = SegmentSampler(seg=20, random=False, rotation=[0, 1.0, 0], deterministic=True)(x)
+    np.testing.assert_allclose(yaw[1], x[1], rtol=0, atol=0)  # a rotation about y keeps every y
+    assert not np.allclose(yaw[0], x[0])
+    np.testing.assert_allclose(np.linalg.norm(yaw, axis=0), np.linalg.norm(x, axis=0), rtol=1e-5)
+    scaled = [
+        SegmentSampler(seg=20, random=False, scale=0.5, deterministic=True, seed=s)(x) for s in range(20)
+    ]
+    ratios = [float(np.linalg.norm(c) / np.linalg.norm(x)) for c in scaled]
+    assert all(0.5 <= r <= 1.5 for r in ratios) and max(ratios) - min(ratios) > 0.3
+    np.testing.assert_allclose(scaled[0] / ratios[0], x, rtol=1e-5, atol=1e-5)  # no rotation: pure scale
+    # a scalar range draws exactly what the same list would
+    a = SegmentSampler(seg=20, rotation=0.4, deterministic=True)(x, 3)
+    b = SegmentSampler(seg=20, rotation=[0.4, 0.4, 0.4], deterministic=True)(x, 3)
+    np.testing.assert_array_equal(a, b)
+    for bad in ({"rotation": [0.1, 0.2]}, {"rotation": -1}, {"scale": 1.5}):
+        with pytest.raises(ConfigError, match="sampler."):
+            build_sampler(bad)
+
+
 def test_unknown_sampler_option():
     with pytest.raises(ConfigError, match="did you mean 'num_clips'"):
         build_sampler({"num_clip": 5})
