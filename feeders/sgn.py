@@ -19,7 +19,9 @@ Per sample, in order (SGN's loader):
    uniformly from [-theta, theta] per axis (SGN's convention; theta 0.3 NTU xsub/NTU120, 0.5 xview);
    a list ``[theta_x, theta_y, theta_z]`` gives each axis its own range (CTR-GCN's NW-UCLA
    augmentation is 60 degrees about x and y: ``[1.047, 1.047, 0]``);
-6. ``scale: s`` (training): multiply the coordinates by one factor drawn from [1 - s, 1 + s].
+6. ``scale: s`` (training): multiply the coordinates by one factor drawn from [1 - s, 1 + s];
+7. ``normalize: minmax`` (training and test; CTR-GCN's NW-UCLA input): map each coordinate axis of the
+   clip to [-1, 1] by its minimum and maximum over the clip's non-empty frames (after the rotation).
 
 Randomness: by default the global NumPy generator (seeded per DataLoader worker and epoch by the
 engine); ``deterministic: true`` draws from a generator seeded with (``seed``, sample index), so test
@@ -61,6 +63,22 @@ def segment_indices(length: int, seg: int, rng: np.random.Generator | None, rand
     return base + rng.integers(0, d, size=seg)
 
 
+def minmax(clip: np.ndarray) -> np.ndarray:
+    """(C, T, V, M) -> the same with each of the first min(C, 3) axes mapped to [-1, 1] over the
+    non-empty frames; empty (all-zero) frames stay zero, a constant axis becomes 0."""
+    out = clip.astype(np.float32, copy=True)
+    filled = np.abs(clip).reshape(clip.shape[0], clip.shape[1], -1).any(axis=(0, 2))  # (T,)
+    if not filled.any():
+        return out
+    axes = min(clip.shape[0], 3)
+    body = clip[:axes, filled]  # (axes, T', V, M)
+    low = body.min(axis=(1, 2, 3), keepdims=True)
+    span = body.max(axis=(1, 2, 3), keepdims=True) - low
+    scaled = np.where(span > 0, (body - low) / np.where(span > 0, span, 1) * 2 - 1, 0)
+    out[:axes, filled] = scaled
+    return out
+
+
 def rotation_matrix(ax: float, ay: float, az: float) -> np.ndarray:
     """R = Rz·Ry·Rx with SGN's sign convention (rotating column vectors p' = R p)."""
     cx, sx, cy, sy, cz, sz = np.cos(ax), np.sin(ax), np.cos(ay), np.sin(ay), np.cos(az), np.sin(az)
@@ -83,6 +101,7 @@ class SegmentSampler:
         deterministic: bool = False,
         seed: int = 0,
         scale: float = 0.0,
+        normalize: str | None = None,
     ) -> None:
         if seg < 1 or num_clips < 1:
             raise ConfigError(
@@ -101,6 +120,9 @@ class SegmentSampler:
         self.seg, self.num_clips, self.random = int(seg), int(num_clips), bool(random)
         self.persons, self.rotation = persons, np.asarray(ranges, dtype=np.float64)
         self.scale = float(scale)
+        if normalize not in (None, "none", "minmax"):
+            raise ConfigError(f"sampler.normalize: expected 'minmax' or null, got {normalize!r}")
+        self.normalize = normalize if normalize != "none" else None
         self.deterministic, self.seed = bool(deterministic), int(seed)
 
     def __call__(self, x: np.ndarray, index: int = 0) -> np.ndarray:
@@ -117,6 +139,8 @@ class SegmentSampler:
         )
         if self.rotation.any() or self.scale > 0:
             clips = np.stack([self._rotate(clip, rng) for clip in clips])
+        if self.normalize == "minmax":
+            clips = np.stack([minmax(clip) for clip in clips])
         return clips[0] if self.num_clips == 1 else clips
 
     def _rotate(self, clip: np.ndarray, rng: np.random.Generator | None) -> np.ndarray:
@@ -136,11 +160,14 @@ class SegmentSampler:
         return (
             f"SegmentSampler(seg={self.seg}, num_clips={self.num_clips}, random={self.random}, "
             f"persons={self.persons!r}, rotation={self.rotation.tolist()}, scale={self.scale}, "
+            f"normalize={self.normalize!r}, "
             f"deterministic={self.deterministic})"
         )
 
 
-_SAMPLER_KEYS = ("seg", "num_clips", "random", "persons", "rotation", "scale", "deterministic", "seed")
+_SAMPLER_KEYS = (
+    "seg", "num_clips", "random", "persons", "rotation", "scale", "normalize", "deterministic", "seed"
+)  # fmt: skip
 
 
 def build_sampler(options: Mapping[str, Any]) -> SegmentSampler:

@@ -122,6 +122,20 @@ def test_per_axis_rotation_ranges_and_scale():
             build_sampler(bad)
 
 
+def test_minmax_normalization_maps_each_axis_to_unit_range_and_keeps_padding():
+    x = np.zeros((3, 30, 25, 1), np.float32)
+    x[:, :12] = np.random.default_rng(2).normal(size=(3, 12, 25, 1)) * [[[[1.0]]], [[[5.0]]], [[[0.1]]]] + 7
+    out = SegmentSampler(seg=30, random=False, normalize="minmax")(x)  # d = 1: frames in order
+    body = out[:, :12]
+    np.testing.assert_allclose(body.min(axis=(1, 2, 3)), -1, atol=1e-6)
+    np.testing.assert_allclose(body.max(axis=(1, 2, 3)), 1, atol=1e-6)
+    assert not out[:, 12:].any()  # padding stays empty
+    # an affine map per axis: the order of the values along each axis is kept
+    np.testing.assert_array_equal(np.argsort(body[1].ravel()), np.argsort(x[1, :12].ravel()))
+    with pytest.raises(ConfigError, match="sampler.normalize"):
+        build_sampler({"normalize": "zscore"})
+
+
 def test_unknown_sampler_option():
     with pytest.raises(ConfigError, match="did you mean 'num_clips'"):
         build_sampler({"num_clip": 5})
