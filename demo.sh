@@ -41,7 +41,7 @@ run() {  # run <log name> <config>: main.py with its log in work_dir/demo/logs, 
         "$(grep -E 'Test on|Last epoch' "$log" | tail -n 1 | sed 's/^\[[^]]*\] //')"
 }
 stream_job() {  # stream_job <model> <stream> <config suffix>: train, then test
-    run "$1_train_$2" "config/demo/train_$2$3.yaml" && run "$1_test_$2" "config/demo/test_$2$3.yaml"
+    run "$1_train_$2" "config/demo/train_$2${3:-}.yaml" && run "$1_test_$2" "config/demo/test_$2${3:-}.yaml"
 }
 
 # Small models use a few cores badly: run DEMO_JOBS trainings at once (default 2), each with its
