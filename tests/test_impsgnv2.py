@@ -7,7 +7,6 @@ input streams (samples 0-1) and slices of the backbone's intermediate arrays.
 
 from __future__ import annotations
 
-import io
 from collections.abc import Callable
 
 import numpy as np
@@ -17,6 +16,7 @@ from conftest import shared_or_skip
 from test_sgn import (
     FRAMES,
     assert_bf16_close,
+    assert_official_checkpoint_loads,
     assert_same_training,
     capture,
     golden_model,
@@ -214,22 +214,7 @@ def test_parameter_counts_and_init():
 
 
 def test_official_checkpoint_format_loads():
-    model = impsgnv2.Model()
-    adam = torch.optim.Adam(model.parameters(), lr=1e-3, weight_decay=1e-4)
-    model(torch.randn(2, 3, 20, 25, 1)).sum().backward()
-    adam.step()
-    buf = io.BytesIO()
-    ckpt = {"epoch": 3, "state_dict": model.state_dict(), "best": torch.tensor([50.0]), "monitor": "val_acc"}
-    ckpt["optimizer"] = adam.state_dict()
-    torch.save(ckpt, buf)
-    buf.seek(0)
-    loaded = torch.load(buf, weights_only=True)
-    fresh = impsgnv2.Model()
-    fresh.load_state_dict(loaded["state_dict"], strict=True)
-    assert set(loaded) == {"epoch", "state_dict", "best", "monitor", "optimizer"}
-    x = torch.randn(2, 3, 20, 25, 1)
-    with torch.no_grad():
-        torch.testing.assert_close(fresh.eval()(x), model.eval()(x), rtol=0, atol=0)
+    assert_official_checkpoint_loads(impsgnv2.Model)
 
 
 def test_bf16_autocast_runs_and_stays_close():
