@@ -14,7 +14,8 @@ confidence as the last channel when the clips have scores (2D + score: C' = 3, c
 Per clip, in order: persons beyond ``max_person`` dropped (the highest mean score stay, else the most
 motion), joints with score 0 zeroed, clips longer than ``max_frame`` uniformly downsampled (warning),
 ``normalize`` applied (``none``, ``center``: the layout's centre joint of the first frame where it is
-present becomes the origin, ``agcn``: 2s-AGCN's pre-normalisation, 3D only), then zero padding in time
+present becomes the origin, ``agcn``: 2s-AGCN's pre-normalisation, 3D only, ``view``: centred, then one rotation per clip into
+the body's mean frame, up -> +y, right -> left -> -x, 3D only; see :func:`view_normalize`), then zero padding in time
 and missing persons zero. A joint whose coordinates are all exactly 0 counts as missing and stays 0.
 
 Bad clips (wrong joint count for the layout, wrong C, NaN/inf, empty clip, unknown or missing label,
@@ -73,7 +74,7 @@ SUFFIXES = (".npz", ".json")
 PARTS = ("train", "val", "test")
 MAX_FRAME_CAP = 300  # default max_frame: the longest clip, but no more than this
 MAX_PERSON = 2
-NORMALIZE = ("none", "center", "agcn")
+NORMALIZE = ("none", "center", "agcn", "view")
 # 2s-AGCN pre-normalisation axes (zaxis: hip -> spine, xaxis: right -> left shoulder) of named layouts.
 AGCN_AXES: dict[str, tuple[tuple[int, int], tuple[int, int]]] = {
     "ntu_rgb_d": ((0, 1), (8, 4)),
@@ -318,6 +319,46 @@ def agcn_normalize(coords: np.ndarray, zaxis: Sequence[int], xaxis: Sequence[int
     return s[:, :, perm]
 
 
+def view_normalize(
+    coords: np.ndarray, center: int, up: Sequence[int], sides: Sequence[Sequence[int]]
+) -> tuple[np.ndarray, bool]:
+    """Put (M, T, V, 3) coordinates in a body frame; returns float32 (M, T, V, 3) and success.
+
+    The ``center`` joint of the first frame where it is present becomes the origin; then one rotation
+    for the whole clip (so motion and turning are kept) maps the body's mean "up" direction, the
+    vector ``up[0] -> up[1]`` (hip -> shoulder centre) averaged over the frames of person 0 where both
+    joints are present, to +y, and its mean "right -> left" direction (the sum of the ``sides`` pairs,
+    e.g. right -> left hip and right -> left shoulder), made orthogonal to up, to -x (a person facing
+    a Kinect camera; such clips barely move). Averaging over the clip makes the frame robust to the
+    noise of single frames. This removes the camera's viewpoint (yaw, tilt, roll), which is what
+    differs between cross-view splits. Missing joints stay 0; when an axis cannot be measured (joints
+    never present, or up parallel to the sides) the clip is only centred and ``False`` is returned.
+    """
+    out, found = center_on_joint(coords.astype(np.float64), center)
+    present = ~missing_joints(coords)  # (M, T, V)
+
+    def mean_vector(a: int, b: int) -> np.ndarray | None:
+        both = present[0, :, a] & present[0, :, b]  # (T,)
+        if not both.any():
+            return None
+        return (coords[0, both, b] - coords[0, both, a]).mean(axis=0)
+
+    up_vec = mean_vector(int(up[0]), int(up[1]))
+    side_vecs = [v for v in (mean_vector(int(a), int(b)) for a, b in sides) if v is not None]
+    if not found or up_vec is None or not side_vecs or np.linalg.norm(up_vec) == 0:
+        return out.astype(np.float32), False
+    e_y = up_vec / np.linalg.norm(up_vec)
+    side = np.sum(side_vecs, axis=0)
+    side = side - side.dot(e_y) * e_y  # orthogonal to up
+    if np.linalg.norm(side) < 1e-6 * max(np.linalg.norm(np.sum(side_vecs, axis=0)), 1e-12):
+        return out.astype(np.float32), False
+    e_x = -side / np.linalg.norm(side)
+    e_z = np.cross(e_x, e_y)  # right-handed: det = +1
+    rotation = np.stack([e_x, e_y, e_z])  # rows: p' = R p
+    rotated = out @ rotation.T
+    return np.where(present[..., None], rotated, 0.0).astype(np.float32), True
+
+
 def _person_rank(keypoints: np.ndarray, scores: np.ndarray | None) -> np.ndarray:
     """Persons best first: highest mean score, or (without scores) most motion."""
     if scores is not None:
@@ -375,6 +416,13 @@ def process_clip(
             raise DataError(f"{path}: --normalize agcn needs 3-D keypoints (C=3), got C={C}")
         zaxis, xaxis = agcn_axes(layout, zaxis, xaxis)
         keypoints = agcn_normalize(keypoints, zaxis, xaxis)
+    elif normalize == "view":
+        if C != 3:
+            raise DataError(f"{path}: --normalize view needs 3-D keypoints (C=3), got C={C}")
+        zaxis, xaxis = agcn_axes(layout, zaxis, xaxis)
+        keypoints, found = view_normalize(keypoints, layout.center, zaxis, [xaxis])
+        if not found:
+            notes.append(f"{path}: body axes not measurable (joints {zaxis}, {xaxis} missing); only centred")
     elif normalize != "none":
         raise ConfigError(f"normalize: unknown mode '{normalize}'; expected one of {', '.join(NORMALIZE)}")
     channels = C + int(use_scores)
@@ -733,7 +781,7 @@ def gendata(
     skeleton = load_layout(layout)
     if normalize not in NORMALIZE:
         raise ConfigError(f"normalize: unknown mode '{normalize}'; expected one of {', '.join(NORMALIZE)}")
-    if normalize == "agcn":
+    if normalize in ("agcn", "view"):
         zaxis, xaxis = agcn_axes(skeleton, zaxis, xaxis)
     for key, value in (("max_frame", max_frame), ("max_person", max_person), ("channels", channels)):
         if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
@@ -914,7 +962,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--normalize",
         choices=NORMALIZE,
         default="none",
-        help="none; center: first-frame centre joint to the origin; agcn: 2s-AGCN pre-normalisation (3D) "
+        help="none; center: first-frame centre joint to the origin; agcn: 2s-AGCN pre-normalisation (3D); view: "
+        "centre, then rotate each clip into its mean body frame (--zaxis up, --xaxis right -> left; 3D) "
         "(default: %(default)s)",
     )
     parser.add_argument(
@@ -928,10 +977,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="coordinates per joint (default: as most clips)",
     )
     parser.add_argument(
-        "--zaxis", type=int, nargs=2, default=None, help="agcn: hip and spine joints (0-based)"
+        "--zaxis",
+        type=int,
+        nargs=2,
+        default=None,
+        help="agcn/view: hip and spine joints (0-based; the up axis)",
     )
     parser.add_argument(
-        "--xaxis", type=int, nargs=2, default=None, help="agcn: right and left shoulder joints"
+        "--xaxis", type=int, nargs=2, default=None, help="agcn/view: right and left shoulder joints"
     )
     add_common_arguments(parser)
     return parser

@@ -18,7 +18,9 @@ options of :func:`read_clip`, which turns one raw file into one row, e.g. for pr
 * ``--normalize center`` (default): every frame is translated so that the spine joint (1) of the first
   frame is the origin (SGN/CTR-GCN style); ``agcn``: 2s-AGCN's pre-normalisation
   (``data_gen/preprocess.py``; zaxis hip centre 0 -> spine 1, xaxis right 8 -> left shoulder 4, per-frame
-  centring on the spine); ``none``: camera coordinates in metres. Joints reported as exactly
+  centring on the spine); ``view``: centred as ``center``, then one rotation per clip into the body's
+  mean frame (hip centre -> shoulder centre up = +y, right -> left hips and shoulders = -x;
+  :func:`data_gen.custom_gendata.view_normalize`), which removes the camera's viewpoint; ``none``: camera coordinates in metres. Joints reported as exactly
   (0, 0, 0) are missing and stay 0.
 
 Bad files (unreadable, not JSON, wrong shape, NaN/inf, no frames, a name that is not
@@ -68,6 +70,7 @@ from data_gen.custom_gendata import (
     center_on_joint,
     fit_frames,
     missing_joints,
+    view_normalize,
 )
 from utils.errors import ConfigError, DataError
 from utils.io import load_pickle
@@ -77,11 +80,13 @@ MAX_FRAME = 201  # the longest clip of the released data
 SPINE = 1  # origin of --normalize center (first frame)
 ZAXIS = (0, 1)  # hip centre -> spine
 XAXIS = (8, 4)  # right shoulder -> left shoulder
+VIEW_UP = (0, 2)  # --normalize view: hip centre -> shoulder centre
+VIEW_SIDES = ((16, 12), (8, 4))  # right -> left hip, right -> left shoulder
 ACTIONS = (1, 2, 3, 4, 5, 6, 8, 9, 11, 12)  # action ids in label order
 TRAIN_VIEWS = (1, 2)
 TEST_VIEWS = (3,)
 PARTS = ("train", "val")
-NORMALIZE = ("none", "center", "agcn")
+NORMALIZE = ("none", "center", "agcn", "view")
 PADS = ("zero", "repeat")
 DATA_FOLDER = "all_sqe"
 REFERENCE_LIST = "val_label.pkl"
@@ -211,6 +216,11 @@ def process_clip(
             notes.append(f"{path}: the spine joint is missing in every frame; not centred")
     elif normalize == "agcn":
         xyz = agcn_normalize(xyz[None], ZAXIS, XAXIS)[0]
+    elif normalize == "view":
+        xyz, found = view_normalize(xyz[None], SPINE, VIEW_UP, VIEW_SIDES)
+        xyz = xyz[0]
+        if not found:
+            notes.append(f"{path}: hips, shoulders or spine never tracked; centred, not rotated (view)")
     frames = np.zeros((max_frame, NUM_JOINT, 3), dtype=np.float32)  # (T, V, C)
     frames[: len(xyz)] = xyz
     if pad == "repeat" and len(xyz) < max_frame:
@@ -512,7 +522,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--normalize",
         choices=NORMALIZE,
         default="center",
-        help="center: first frame's spine joint to the origin; agcn: 2s-AGCN pre-normalisation; none "
+        help="center: first frame's spine joint to the origin; agcn: 2s-AGCN pre-normalisation; view: "
+        "centred, then each clip rotated into its mean body frame (removes the camera's viewpoint); none "
         "(default: %(default)s)",
     )
     parser.add_argument(

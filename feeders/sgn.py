@@ -13,7 +13,11 @@ Per sample, in order (SGN's loader):
    ``keep``: keep the M person slots side by side -> (C, L, V, M);
 3. pad with zero frames at the end up to ``seg`` frames;
 4. split the L frames into ``seg`` segments of d = floor(L / seg) frames and take one frame of each:
-   a uniformly random one (``random: true``) or the middle one; frames from ``seg * d`` on are unused;
+   a uniformly random one (``random: true``) or the middle one; frames from ``seg * d`` on are unused
+   (``segments: sgn``, the default, as SGN's official weights expect). ``segments: even`` instead
+   spreads the segments over all L frames (sizes floor or ceil of L / seg; no tail dropped) and, for
+   clips shorter than ``seg``, repeats frames instead of padding (step 3 is skipped) — for short clips
+   such as NW-UCLA's (median 25-40 frames), where SGN's rule would drop up to half of each clip;
    ``num_clips: K`` draws K such clips -> (K, C, seg, V, M'), whose logits the engine averages;
 5. ``rotation: theta`` (radians, training): rotate every joint by R = Rz·Ry·Rx with angles drawn
    uniformly from [-theta, theta] per axis (SGN's convention; theta 0.3 NTU xsub/NTU120, 0.5 xview);
@@ -50,6 +54,24 @@ def split_persons(x: np.ndarray) -> np.ndarray:
     present = np.any(x != 0, axis=(0, 2))  # (T, M)
     frames = x.transpose(1, 3, 0, 2)[present]  # (T', C, V): frame-major, then person order
     return frames.transpose(1, 0, 2)[..., None]
+
+
+def even_indices(length: int, seg: int, rng: np.random.Generator | None, random: bool) -> np.ndarray:
+    """One frame index per segment, the segments spread over all ``length`` frames (``segments: even``).
+
+    Segment i covers frames [floor(i L / seg), floor((i + 1) L / seg)); a uniformly random frame of it
+    or its middle one. For L < seg, segments are single frames and some frames repeat (every frame is
+    used, in order). Unlike SGN's segments no tail of the clip is ever dropped, which matters for short
+    clips: SGN's d = floor(L / seg) uses only the first 20 of 39 frames.
+    """
+    if length < seg:
+        return np.arange(seg) * length // seg
+    start = np.arange(seg) * length // seg
+    size = (np.arange(1, seg + 1) * length // seg) - start  # >= 1
+    if not random:
+        return start + size // 2
+    u = np.random.random_sample(seg) if rng is None else rng.random(seg)
+    return start + np.minimum((u * size).astype(np.int64), size - 1)
 
 
 def segment_indices(length: int, seg: int, rng: np.random.Generator | None, random: bool) -> np.ndarray:
@@ -102,6 +124,7 @@ class SegmentSampler:
         seed: int = 0,
         scale: float = 0.0,
         normalize: str | None = None,
+        segments: str = "sgn",
     ) -> None:
         if seg < 1 or num_clips < 1:
             raise ConfigError(
@@ -123,6 +146,9 @@ class SegmentSampler:
         if normalize not in (None, "none", "minmax"):
             raise ConfigError(f"sampler.normalize: expected 'minmax' or null, got {normalize!r}")
         self.normalize = normalize if normalize != "none" else None
+        if segments not in ("sgn", "even"):
+            raise ConfigError(f"sampler.segments: expected 'sgn' or 'even', got {segments!r}")
+        self.segments = segments
         self.deterministic, self.seed = bool(deterministic), int(seed)
 
     def __call__(self, x: np.ndarray, index: int = 0) -> np.ndarray:
@@ -131,12 +157,14 @@ class SegmentSampler:
         if self.persons == "split":
             x = split_persons(x)
         C, L, V, M = x.shape
-        if L < self.seg:
-            x = np.concatenate([x, np.zeros((C, self.seg - L, V, M), dtype=x.dtype)], axis=1)
-            L = self.seg
-        clips = np.stack(
-            [x[:, segment_indices(L, self.seg, rng, self.random)] for _ in range(self.num_clips)]
-        )
+        if self.segments == "even" and L > 0:
+            pick = even_indices
+        else:
+            pick = segment_indices
+            if L < self.seg:
+                x = np.concatenate([x, np.zeros((C, self.seg - L, V, M), dtype=x.dtype)], axis=1)
+                L = self.seg
+        clips = np.stack([x[:, pick(L, self.seg, rng, self.random)] for _ in range(self.num_clips)])
         if self.rotation.any() or self.scale > 0:
             clips = np.stack([self._rotate(clip, rng) for clip in clips])
         if self.normalize == "minmax":
@@ -160,13 +188,14 @@ class SegmentSampler:
         return (
             f"SegmentSampler(seg={self.seg}, num_clips={self.num_clips}, random={self.random}, "
             f"persons={self.persons!r}, rotation={self.rotation.tolist()}, scale={self.scale}, "
-            f"normalize={self.normalize!r}, "
+            f"normalize={self.normalize!r}, segments={self.segments!r}, "
             f"deterministic={self.deterministic})"
         )
 
 
 _SAMPLER_KEYS = (
-    "seg", "num_clips", "random", "persons", "rotation", "scale", "normalize", "deterministic", "seed"
+    "seg", "num_clips", "random", "persons", "rotation", "scale", "normalize", "segments", "deterministic",
+    "seed",
 )  # fmt: skip
 
 

@@ -308,6 +308,29 @@ def test_agcn_matches_pre_normalization_and_recentres_other_layouts(mocap_layout
         )
 
 
+def test_view_puts_every_person_in_person_0s_body_frame(mocap_layout):
+    rng = np.random.default_rng(7)
+    kp = random_clip(rng, 2, 10, 15, 3)
+    kp[1, 3, 4] = 0  # a missing joint
+    layout = custom.load_layout(mocap_layout)
+    args = dict(normalize="view", zaxis=(0, 1), xaxis=(6, 3))
+    ours = custom.process_clip(custom.Clip(kp, None, 0, None), layout, **args)[0]  # (3, T, V, M)
+    up = (ours[:, :, 1, 0] - ours[:, :, 0, 0]).mean(axis=1)
+    side = (ours[:, :, 3, 0] - ours[:, :, 6, 0]).mean(axis=1)
+    assert up[1] > 0 and np.abs(up[[0, 2]]).max() < 1e-5 and side[0] < 0 and abs(side[2]) < 1e-5
+    np.testing.assert_allclose(ours[:, 0, layout.center, 0], 0, atol=1e-6)
+    assert not ours[:, 3, 4, 1].any()
+    # One rigid motion for the clip: distances between all joints of both persons are kept.
+    flat = ours.transpose(1, 3, 2, 0)  # (T, M, V, 3)
+    raw = kp.transpose(1, 0, 2, 3)
+    for t in (0, 9):
+        d_ours = np.linalg.norm(flat[t].reshape(-1, 1, 3) - flat[t].reshape(1, -1, 3), axis=-1)
+        d_raw = np.linalg.norm(raw[t].reshape(-1, 1, 3) - raw[t].reshape(1, -1, 3), axis=-1)
+        np.testing.assert_allclose(d_ours, d_raw, atol=1e-5)
+    with pytest.raises(DataError, match="needs 3-D keypoints"):
+        custom.process_clip(custom.Clip(kp[..., :2], None, 0, None), layout, **args)
+
+
 # -- per-clip reader (predict.py) ------------------------------------------------------------------
 def test_read_clip_reproduces_dataset_rows(tmp_path, mocap_layout):
     clips = make_dataset(tmp_path / "raw", V=15, C=3, fmt=".json", labels=["a", "b", "c", "a", "b", "c"])

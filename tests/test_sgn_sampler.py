@@ -7,6 +7,7 @@ from feeders.sgn import (
     SegmentSampler,
     build_sampler,
     drop_empty_frames,
+    even_indices,
     rotation_matrix,
     segment_indices,
     split_persons,
@@ -61,6 +62,30 @@ def test_sampling_is_uniform_within_segments():
     )
     per_offset = counts.reshape(20, 4).sum(0) / 4000 / 20
     np.testing.assert_allclose(per_offset, 0.25, atol=0.02)
+
+
+def test_even_segments_cover_the_whole_clip():
+    rng = np.random.default_rng(3)
+    seen = np.zeros(39, bool)
+    for _ in range(300):
+        idx = even_indices(39, 20, rng, random=True)  # segments of 1 or 2 frames over all 39
+        bounds = np.arange(21) * 39 // 20
+        assert ((idx >= bounds[:-1]) & (idx < bounds[1:])).all()
+        seen[idx] = True
+    assert seen.all()  # SGN's rule never reaches frames 20..38 of this clip
+    middle = even_indices(100, 20, None, random=False)
+    assert middle.tolist() == [5 * k + 2 for k in range(20)]  # same as SGN when L divides evenly
+    assert even_indices(7, 20, None, random=True).tolist() == [k * 7 // 20 for k in range(20)]
+
+
+def test_even_segments_repeat_short_clips_instead_of_padding():
+    x = two_person_clip([(0,)] * 7 + [()] * 5)  # 7 frames, then padding that is dropped
+    out = SegmentSampler(seg=20, segments="even")(x)
+    assert out.shape == (3, 20, 4, 1)
+    values = out[0, :, 0, 0].tolist()
+    assert values == sorted(values) and set(values) == {10 * (t + 1) + 1 for t in range(7)}
+    with pytest.raises(ConfigError, match="sampler.segments"):
+        SegmentSampler(segments="uniform")
 
 
 def test_test_time_clips_are_reproducible_per_sample():

@@ -126,6 +126,39 @@ def test_agcn_with_repeat_padding_is_2s_agcn_pre_normalization():
     assert not zero[:, len(xyz) :].any()
 
 
+def test_view_normalization_is_a_body_frame_independent_of_the_camera(tmp_path):
+    """view: spine of frame 0 at the origin, mean hip->shoulder-centre axis = +y, mean right->left
+    axis = -x; a rigidly moved camera (rotation + translation of the raw clip) gives the same tensor."""
+    name = "a04_s01_e01_v01"
+    xyz = raw_xyz(name)
+    ours = ucla.read_clip(RAW / f"{name}.json", normalize="view")[..., 0].transpose(1, 2, 0)  # (T, V, 3)
+    present = xyz.any(axis=-1)
+    assert not ours[~present].any()  # untracked joints stay 0
+    np.testing.assert_allclose(ours[0, ucla.SPINE], 0, atol=1e-6)
+    both = present[:, 0] & present[:, 2]
+    up = (ours[both, 2] - ours[both, 0]).mean(axis=0)
+    assert up[1] > 0 and np.abs(up[[0, 2]]).max() < 1e-5 * np.linalg.norm(up)
+    side = sum(
+        (ours[present[:, a] & present[:, b], b] - ours[present[:, a] & present[:, b], a]).mean(axis=0)
+        for a, b in ucla.VIEW_SIDES
+    )
+    assert side[0] < 0 and abs(side[2]) < 1e-5 * np.linalg.norm(side)
+    # Another camera: rotate about a tilted axis by 70 degrees and shift; the tensor does not change.
+    axis = np.array([0.2, 1.0, -0.3]) / np.linalg.norm([0.2, 1.0, -0.3])
+    k = np.array([[0, -axis[2], axis[1]], [axis[2], 0, -axis[0]], [-axis[1], axis[0], 0]])
+    R = np.eye(3) + np.sin(1.22) * k + (1 - np.cos(1.22)) * k @ k
+    moved = np.where(present[..., None], xyz @ R.T + [0.5, -0.2, 2.0], 0.0)
+    folder = tmp_path / "all_sqe"
+    folder.mkdir()
+    clip = json.loads((RAW / f"{name}.json").read_text())
+    clip["skeletons"] = moved.tolist()
+    (folder / f"{name}.json").write_text(json.dumps(clip))
+    again = ucla.read_clip(folder / f"{name}.json", normalize="view")[..., 0].transpose(1, 2, 0)
+    np.testing.assert_allclose(again, ours, atol=2e-5)
+    # Differs from plain centring: the raw clip was not already in its body frame.
+    assert np.abs(ours - ucla.read_clip(RAW / f"{name}.json")[..., 0].transpose(1, 2, 0)).max() > 0.01
+
+
 def test_repeat_padding_tiles_the_clip():
     path, xyz = RAW / "a06_s01_e02_v02.json", raw_xyz("a06_s01_e02_v02")
     T = len(xyz)  # 11
