@@ -14,9 +14,9 @@ confidence as the last channel when the clips have scores (2D + score: C' = 3, c
 Per clip, in order: persons beyond ``max_person`` dropped (the highest mean score stay, else the most
 motion), joints with score 0 zeroed, clips longer than ``max_frame`` uniformly downsampled (warning),
 ``normalize`` applied (``none``, ``center``: the layout's centre joint of the first frame where it is
-present becomes the origin, ``agcn``: 2s-AGCN's pre-normalisation, 3D only, ``view``: centred, then one rotation per clip into
-the body's mean frame, up -> +y, right -> left -> -x, 3D only; see :func:`view_normalize`), then zero padding in time
-and missing persons zero. A joint whose coordinates are all exactly 0 counts as missing and stays 0.
+present becomes the origin, ``agcn``: 2s-AGCN's pre-normalisation, 3D only, ``view``: centred, then
+one rotation per clip into the body's mean frame, up -> +y, right -> left -> -x, 3D only; see
+:func:`view_normalize`), then zero padding in time and missing persons zero. A joint whose coordinates are all exactly 0 counts as missing and stays 0.
 
 Bad clips (wrong joint count for the layout, wrong C, NaN/inf, empty clip, unknown or missing label,
 unreadable file) are reported in one line naming the file, skipped and listed in the summary; the

@@ -20,8 +20,8 @@ options of :func:`read_clip`, which turns one raw file into one row, e.g. for pr
   (``data_gen/preprocess.py``; zaxis hip centre 0 -> spine 1, xaxis right 8 -> left shoulder 4, per-frame
   centring on the spine); ``view``: centred as ``center``, then one rotation per clip into the body's
   mean frame (hip centre -> shoulder centre up = +y, right -> left hips and shoulders = -x;
-  :func:`data_gen.custom_gendata.view_normalize`), which removes the camera's viewpoint; ``none``: camera coordinates in metres. Joints reported as exactly
-  (0, 0, 0) are missing and stay 0.
+  :func:`data_gen.custom_gendata.view_normalize`), which removes the camera's viewpoint; ``none``:
+  camera coordinates in metres. Joints reported as exactly (0, 0, 0) are missing and stay 0.
 
 Bad files (unreadable, not JSON, wrong shape, NaN/inf, no frames, a name that is not
 ``aAA_sSS_eEE_vVV.json`` or an unknown action) are reported in one line naming the file, skipped and
