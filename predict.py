@@ -20,7 +20,6 @@ Python: ``Predictor(configs, weights).predict(path)`` returns a :class:`Predicti
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
 import sys
 from collections.abc import Sequence
@@ -43,7 +42,7 @@ from feeders.feeder import SampleTransform
 from feeders.streams import bone_parents
 from model.loading import load_weights
 from utils.errors import ConfigError, DataError
-from utils.imports import import_class
+from utils.registry import READERS
 
 
 @dataclass
@@ -110,12 +109,11 @@ def read_joint_sample(
         reader, options = load_options(data_folder)
         if "layout" in options and options["layout"] is None:
             options["layout"] = layout
+        read = READERS.get(reader, f"{Path(data_folder) / OPTIONS_FILE}: reader")
     else:
         reader, options = _guess_reader(path, layout)
-    module, _, name = reader.rpartition(".")
-    if module.split(".")[0] != "data_gen":
-        raise ConfigError(f"{data_folder}/{OPTIONS_FILE}: reader '{reader}' is outside data_gen")
-    out = getattr(importlib.import_module(module), name)(str(path), **options)
+        read = READERS.get(reader)
+    out = read(str(path), **options)
     sample = out[0] if isinstance(out, tuple) else out
     return np.asarray(sample, dtype=np.float32)
 
@@ -162,7 +160,7 @@ class StreamModel:
     def logits(self, joint: np.ndarray) -> np.ndarray:
         """(num_class,) logits of one joint sample (C, T, V, M)."""
         x = self.transform(joint, 0, "input")
-        args = builder.effective_args(import_class(self.cfg.model, "model"), self.cfg.model_args)
+        args = builder.effective_args(builder.model_class(self.cfg), self.cfg.model_args)
         C, _, V, M = x.shape[-4:]
         for dim, key in ((C, "in_channels"), (V, "num_point"), (M, "num_person")):
             if isinstance(args.get(key), int) and dim != args[key]:

@@ -25,7 +25,7 @@ import torch
 from torch import nn
 
 from model.modules import bn_init, conv_branch_init, conv_init, unit_tcn
-from utils.imports import import_class
+from utils.registry import GRAPHS
 
 
 class RefUnitGCN(nn.Module):
@@ -110,7 +110,7 @@ class RefModel(nn.Module):
         in_channels: int = 3,
     ):
         super().__init__()
-        A = import_class(graph, "graph")(**(graph_args or {})).A
+        A = GRAPHS.get(graph, "graph")(**(graph_args or {})).A
         self.data_bn = nn.BatchNorm1d(num_person * in_channels * num_point)
         self.l1 = RefBlock(3, 64, A, residual=False)
         self.l2 = RefBlock(64, 64, A)

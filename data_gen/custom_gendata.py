@@ -69,6 +69,7 @@ from data_gen.preprocess import normalize_mtvc
 from graph.layouts import Layout, get_layout
 from utils.errors import ConfigError, DataError, closest
 from utils.io import save_text
+from utils.registry import READERS
 
 SUFFIXES = (".npz", ".json")
 PARTS = ("train", "val", "test")
@@ -454,6 +455,7 @@ def agcn_axes(
     return z, x  # type: ignore[return-value]
 
 
+@READERS.register("data_gen.custom_gendata.read_clip")
 def read_clip(
     path: str | os.PathLike,
     layout: str | Mapping[str, Any] | Layout,

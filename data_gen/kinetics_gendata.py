@@ -48,6 +48,7 @@ from data_gen.common import (
     write_splits,
 )
 from utils.errors import ConfigError, DataError
+from utils.registry import READERS
 
 NUM_JOINT = 18
 MAX_FRAME = 300
@@ -82,6 +83,7 @@ def _entry(labels: dict[str, Any], vid: str, label_path: Path) -> tuple[bool, in
     return bool(info.get("has_skeleton", True)), index
 
 
+@READERS.register("data_gen.kinetics_gendata.read_video")
 def read_video(
     path: str | os.PathLike,
     label_index: int | None = None,

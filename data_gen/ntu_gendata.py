@@ -61,6 +61,7 @@ from data_gen.common import (
 from data_gen.denoise import sgn_sample
 from data_gen.preprocess import normalize_mtvc
 from utils.errors import ConfigError, DataError
+from utils.registry import READERS
 
 MAX_FRAME = 300
 MAX_BODY_TRUE = 2  # persons kept per sample
@@ -468,6 +469,7 @@ def select_bodies(slots: np.ndarray) -> np.ndarray:
     return slots[order]
 
 
+@READERS.register("data_gen.ntu_gendata.read_sample")
 def read_sample(
     path: str | os.PathLike,
     max_frame: int = MAX_FRAME,

@@ -76,6 +76,7 @@ from data_gen.custom_gendata import read_classes
 from graph.layouts import OPENPOSE
 from utils.errors import ConfigError, DataError
 from utils.io import save_text
+from utils.registry import READERS
 
 PARTS = ("train", "val")
 WIDTH, HEIGHT = 1920, 1080
@@ -204,6 +205,7 @@ def convert_video(
     return video, any(frame["skeleton"] for frame in data), notes
 
 
+@READERS.register("data_gen.openpose_to_kinetics.read_clip")
 def read_clip(
     folder: str | os.PathLike,
     width: float = WIDTH,

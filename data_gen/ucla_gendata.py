@@ -74,6 +74,7 @@ from data_gen.custom_gendata import (
 )
 from utils.errors import ConfigError, DataError
 from utils.io import load_pickle
+from utils.registry import READERS
 
 NUM_JOINT = 20
 MAX_FRAME = 201  # the longest clip of the released data
@@ -228,6 +229,7 @@ def process_clip(
     return np.ascontiguousarray(frames.transpose(2, 0, 1)[..., None]), notes  # (C, T, V, M=1)
 
 
+@READERS.register("data_gen.ucla_gendata.read_clip")
 def read_clip(
     path: str | os.PathLike, max_frame: int | None = None, normalize: str = "center", pad: str = "zero"
 ) -> np.ndarray:

@@ -19,7 +19,7 @@ from engine.runtime import Runtime, worker_init_fn
 from feeders.feeder import stream_of_file
 from graph.layouts import Layout
 from utils.errors import ConfigError, DataError, unknown_key_message
-from utils.imports import import_class
+from utils.registry import FEEDERS, MODELS, OPTIMIZERS
 
 ROOT = Path(__file__).resolve().parents[1]
 LABEL_DIR = ROOT / "data_gen" / "resources" / "labels"
@@ -51,8 +51,13 @@ def effective_args(cls: Any, kwargs: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
+def model_class(cfg: Config) -> Any:
+    """The registered model class the config names (``model:``)."""
+    return MODELS.get(cfg.model, "model")
+
+
 def build_model(cfg: Config) -> nn.Module:
-    cls = import_class(cfg.model, "model")
+    cls = model_class(cfg)
     check_kwargs(cls, cfg.model_args, "model_args")
     return cls(**cfg.model_args)
 
@@ -85,7 +90,7 @@ def build_feeder(
     indices: Sequence[int] | None = None,
 ) -> Dataset:
     """Instantiate the feeder class with ``args`` (config key ``key``), filling in layout and indices."""
-    cls = import_class(feeder, "feeder")
+    cls = FEEDERS.get(feeder, "feeder")
     args = dict(args)
     check_kwargs(cls, args, key)
     params = inspect.signature(cls).parameters
@@ -184,18 +189,8 @@ def make_loader(
 
 
 def build_optimizer(cfg: Config, model: nn.Module) -> torch.optim.Optimizer:
-    params = [p for p in model.parameters()]
-    if cfg.optimizer == "SGD":
-        return torch.optim.SGD(
-            params,
-            lr=cfg.base_lr,
-            momentum=cfg.momentum,
-            nesterov=cfg.nesterov,
-            weight_decay=cfg.weight_decay,
-        )
-    if cfg.optimizer == "Adam":
-        return torch.optim.Adam(params, lr=cfg.base_lr, weight_decay=cfg.weight_decay)
-    return torch.optim.AdamW(params, lr=cfg.base_lr, weight_decay=cfg.weight_decay)
+    """The registered optimizer ``cfg.optimizer`` over every parameter of ``model``."""
+    return OPTIMIZERS.get(cfg.optimizer, "optimizer")(list(model.parameters()), cfg)
 
 
 def learning_rate(cfg: Config, epoch: int) -> float:
@@ -232,10 +227,10 @@ def class_names(spec: str | None, num_class: int | None) -> list[str] | None:
 
 def run_meta(cfg: Config, model: nn.Module, feeder_args: Mapping[str, Any]) -> dict[str, Any]:
     """What the weights are: recorded in every weight file and checked when they are loaded."""
-    args = effective_args(import_class(cfg.model, "model"), cfg.model_args)
+    args = effective_args(model_class(cfg), cfg.model_args)
     layout = model_layout(model)
     return {
-        "model": cfg.model,
+        "model": MODELS.canonical(cfg.model),
         "num_class": args.get("num_class"),
         "in_channels": args.get("in_channels"),
         "num_point": args.get("num_point"),

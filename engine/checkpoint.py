@@ -104,6 +104,11 @@ def check_meta(meta: dict[str, Any] | None, expected: dict[str, Any], source: st
         "in_channels": "model_args.in_channels",
         "model": "model",
     }
+    from utils.registry import MODELS
+
+    meta = dict(meta)
+    if isinstance(meta.get("model"), str):  # older files record the dotted path (an alias)
+        meta["model"] = MODELS.canonical(meta["model"])
     problems = [
         f"{key} {meta[key]!r} (config: {expected[key]!r}, from {where})"
         for key, where in keys.items()

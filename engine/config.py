@@ -49,7 +49,7 @@ class Config:
     print_log: bool = _opt(True, "also write log lines to <work_dir>/log.txt")
     show_topk: list[int] = _opt([1, 5], "top-k accuracies to report")
     # --- data --------------------------------------------------------------------------------
-    feeder: str = _opt("feeders.feeder.Feeder", "dataset class (dotted path inside the project)")
+    feeder: str = _opt("feeders.feeder.Feeder", "a registered dataset class (feeders.feeder.Feeder)")
     num_worker: int = _opt(32, "DataLoader worker processes (capped at the CPU count)")
     train_feeder_args: dict[str, Any] = _opt({}, "keyword arguments of the training feeder")
     test_feeder_args: dict[str, Any] = _opt(
@@ -67,7 +67,9 @@ class Config:
         None, "class-name file (one per line) or ntu60|ntu120|kinetics400|nw_ucla|synthetic"
     )
     # --- model -------------------------------------------------------------------------------
-    model: str | None = _opt(None, "model class (dotted path inside the project), e.g. model.agcn.Model")
+    model: str | None = _opt(
+        None, "a registered model, e.g. model.agcn.Model (python main.py --list lists them)"
+    )
     model_args: dict[str, Any] = _opt({}, "keyword arguments of the model")
     weights: str | None = _opt(
         None, "weights to load before training or testing (.pt state dict or checkpoint)"
@@ -78,7 +80,7 @@ class Config:
     step: list[int] = _opt([20, 40, 60], "epochs at which the learning rate is multiplied by lr_decay_rate")
     lr_decay_rate: float = _opt(0.1, "learning-rate factor at each step epoch")
     warm_up_epoch: int = _opt(0, "linear learning-rate warm-up epochs")
-    optimizer: str = _opt("SGD", "SGD, Adam or AdamW", ["SGD", "Adam", "AdamW"])
+    optimizer: str = _opt("SGD", "a registered optimizer: SGD, Adam or AdamW")
     momentum: float = _opt(0.9, "SGD momentum")
     nesterov: bool = _opt(False, "Nesterov momentum (SGD)")
     weight_decay: float = _opt(0.0005, "weight decay (L2 for SGD/Adam, decoupled for AdamW)")
@@ -313,6 +315,12 @@ def make_config(values: dict[str, Any]) -> Config:
 def _validate(cfg: Config) -> None:
     if cfg.model is None:
         raise ConfigError("model: no model class given (e.g. model: model.agcn.Model)")
+    from utils.registry import FEEDERS, MODELS, OPTIMIZERS
+
+    # names only: nothing a file names is imported or called unless it is registered
+    MODELS.get(cfg.model, "model")
+    FEEDERS.get(cfg.feeder, "feeder")
+    OPTIMIZERS.get(cfg.optimizer, "optimizer")
     if cfg.phase == "test" and not cfg.weights:
         raise ConfigError("weights: the test phase needs weights (a .pt file written by training)")
     if cfg.batch_size < 1 or cfg.test_batch_size < 1:

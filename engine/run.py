@@ -47,7 +47,6 @@ from engine.runtime import (
     teardown_runtime,
 )
 from utils.errors import ConfigError
-from utils.imports import import_class
 from utils.io import save_pickle, save_text
 
 _TRAIN_ONLY_ARGS = ("random_choose", "random_shift", "random_move")
@@ -157,7 +156,7 @@ def train(cfg: Config, rt: Runtime | None = None) -> dict[str, Any]:
     seed_everything(cfg.seed)
 
     model = builder.build_model(cfg)
-    model_cls = import_class(cfg.model, "model")
+    model_cls = builder.model_class(cfg)
     layout = builder.model_layout(model)
     log(f"Model {cfg.model}: {sum(p.numel() for p in model.parameters()):,} parameters")
 
@@ -350,7 +349,7 @@ def test(cfg: Config, rt: Runtime | None = None) -> dict[str, Any]:
     log(f"Testing {cfg.weights} with config {cfg.config or '(command line)'}; {_environment(rt)}")
     seed_everything(cfg.seed)
     model = builder.build_model(cfg)
-    model_cls = import_class(cfg.model, "model")
+    model_cls = builder.model_class(cfg)
     layout = builder.model_layout(model)
     if not cfg.test_feeder_args:
         raise ConfigError("test_feeder_args: the test phase needs data_path and label_path")

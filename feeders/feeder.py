@@ -27,6 +27,7 @@ from feeders.streams import STREAMS, bone_parents, make_stream
 from graph.layouts import Layout, get_layout
 from utils.errors import DataError
 from utils.io import load_label_file
+from utils.registry import FEEDERS
 
 _STREAM_IN_NAME = re.compile(r"_data_(joint_motion|bone_motion|joint|bone)\.npy$")
 
@@ -96,6 +97,7 @@ class SampleTransform:
         return np.ascontiguousarray(x, dtype=np.float32)
 
 
+@FEEDERS.register("skeleton", aliases=("feeders.feeder.Feeder",))
 class Feeder(Dataset):
     """Skeleton dataset over a (N, C, T, V, M) ``.npy`` and a ``(names, labels)`` pickle.
 

@@ -6,3 +6,6 @@ from graph.graph import Graph, edge2mat, normalize_digraph
 from graph.layouts import LAYOUTS, Layout, get_layout
 
 __all__ = ["LAYOUTS", "Graph", "Layout", "edge2mat", "get_layout", "normalize_digraph"]
+
+# The 2s-AGCN import paths register their graphs (utils.registry.GRAPHS) when imported.
+from graph import coco, kinetics, ntu_rgb_d, nw_ucla  # noqa: F401

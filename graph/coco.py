@@ -1,8 +1,10 @@
 """COCO-17 keypoints graph at the import path configs use: ``graph.coco.Graph``."""
 
 from graph.graph import Graph as _Graph
+from utils.registry import GRAPHS
 
 
+@GRAPHS.register("graph.coco.Graph")
 class Graph(_Graph):
     """``Graph(labeling_mode='spatial')`` for the ``coco`` layout."""
 

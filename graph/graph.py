@@ -16,6 +16,7 @@ import numpy as np
 
 from graph.layouts import Edge, Layout, get_layout
 from utils.errors import ConfigError
+from utils.registry import GRAPHS
 
 
 def edge2mat(links: Sequence[Edge], num_node: int) -> np.ndarray:
@@ -50,6 +51,7 @@ def spatial_adjacency(layout: Layout) -> np.ndarray:
 LABELING_MODES = {"spatial": spatial_adjacency}
 
 
+@GRAPHS.register("graph.Graph", aliases=("graph.graph.Graph",))
 class Graph:
     """Adjacency matrices of a named or custom skeleton layout.
 

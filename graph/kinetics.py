@@ -1,8 +1,10 @@
 """Kinetics-skeleton (18 OpenPose joints) graph at the import path configs use: ``graph.kinetics.Graph``."""
 
 from graph.graph import Graph as _Graph
+from utils.registry import GRAPHS
 
 
+@GRAPHS.register("graph.kinetics.Graph")
 class Graph(_Graph):
     """``Graph(labeling_mode='spatial')`` for the ``openpose`` layout."""
 

@@ -1,1 +1,8 @@
-"""Models. Each ``model.<name>.Model`` takes (N, C, T, V, M) input and returns logits (N, num_class)."""
+"""Models. Each takes (N, C, T, V, M) input and returns logits (N, num_class).
+
+Every model registers itself in ``utils.registry.MODELS`` (``@MODELS.register("agcn", aliases=
+("model.agcn.Model",))``); a config's ``model:`` names a registered model, never a module path. The
+imports below fill that registry.
+"""
+
+from model import aagcn, agcn, impsgnv2, sgn  # noqa: F401

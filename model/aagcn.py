@@ -24,6 +24,7 @@ import torch
 from torch import nn
 
 from model.agcn import Backbone, GraphConvMixin, at_least_float32, init_unit_gcn
+from utils.registry import MODELS
 
 
 class unit_gcn(GraphConvMixin, nn.Module):  # lower-case: the reference's name
@@ -102,6 +103,7 @@ class unit_gcn(GraphConvMixin, nn.Module):  # lower-case: the reference's name
         return torch.addcmul(y, y, s[:, :, None, None].to(y.dtype))
 
 
+@MODELS.register("aagcn", aliases=("model.aagcn.Model",))
 class Model(Backbone):
     """AAGCN: ``Model(num_class, num_point, num_person, graph, graph_args, in_channels, drop_out,
     adaptive, attention)``; input (N, C, T, V, M), logits (N, num_class).

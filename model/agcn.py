@@ -34,7 +34,7 @@ from torch import nn
 
 from model.modules import bn_init, conv_branch_init, conv_init, unit_tcn
 from utils.errors import ConfigError
-from utils.imports import import_class
+from utils.registry import GRAPHS, MODELS
 
 # l1..l10: width as a multiple of base_channel, and temporal stride.
 WIDTHS = (1, 1, 1, 1, 2, 2, 2, 4, 4, 4)
@@ -220,10 +220,10 @@ class TCN_GCN_unit(nn.Module):  # the reference's name
 
 
 def build_graph(graph: str | type | None, graph_args: Mapping[str, Any] | None) -> Any:
-    """Instantiate ``graph`` (a dotted path such as ``graph.ntu_rgb_d.Graph``, a class, or None for ``graph.Graph``)."""
+    """Instantiate ``graph`` (a registered graph such as ``graph.ntu_rgb_d.Graph``, a class, or None for ``graph.Graph``)."""
     if graph is None:
         graph = "graph.Graph"
-    cls = import_class(graph, "model_args.graph") if isinstance(graph, str) else graph
+    cls = GRAPHS.get(graph, "model_args.graph") if isinstance(graph, str) else graph
     try:
         return cls(**dict(graph_args or {}))
     except TypeError as exc:
@@ -334,6 +334,7 @@ class Backbone(nn.Module):
         return self.fc(x)
 
 
+@MODELS.register("agcn", aliases=("model.agcn.Model",))
 class Model(Backbone):
     """2s-AGCN: ``Model(num_class, num_point, num_person, graph, graph_args, in_channels)``.
 

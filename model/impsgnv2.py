@@ -60,6 +60,7 @@ from model.sgn import (
     to_tokens,
 )
 from utils.errors import ConfigError
+from utils.registry import MODELS
 
 
 def velocity_weights(num_point: int) -> torch.Tensor:
@@ -322,6 +323,7 @@ class Backbone(nn.Module):
         return x
 
 
+@MODELS.register("impsgnv2", aliases=("model.impsgnv2.Model",))
 class Model(nn.Module):
     """ImpSGNv2.
 

@@ -45,7 +45,7 @@ from torch import nn
 from graph import Graph
 from graph.layouts import Layout, get_layout
 from utils.errors import ConfigError, DataError
-from utils.imports import import_class
+from utils.registry import GRAPHS, MODELS
 
 # ---------------------------------------------------------------------------------------------
 # Layout helpers: token (B, T, V, C) contiguous  <->  (B, C, T, V) channels-last view (no copy).
@@ -118,7 +118,7 @@ def resolve_layout(graph: str | None, graph_args: Mapping[str, Any] | None, num_
     if graph is None:
         cls = Graph
     elif isinstance(graph, str):
-        cls = import_class(graph, key="model_args.graph")
+        cls = GRAPHS.get(graph, "model_args.graph")
     else:
         raise ConfigError(
             f"model_args.graph: expected a dotted class path or null, got {type(graph).__name__}"
@@ -381,6 +381,7 @@ def sgn_conv_init(module: nn.Module) -> None:
 # ---------------------------------------------------------------------------------------------
 
 
+@MODELS.register("sgn", aliases=("model.sgn.Model",))
 class Model(nn.Module):
     """SGN: semantics-guided joint-level GCN + frame-level CNN.
 

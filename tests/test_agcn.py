@@ -349,7 +349,7 @@ def test_constructor_errors_are_one_line_config_errors():
         ConfigError, match=r"model_args.num_point is 18 but the graph 'graph.ntu_rgb_d.Graph' has 25 joints"
     ):
         Model(num_point=18, graph="graph.ntu_rgb_d.Graph")
-    with pytest.raises(ConfigError, match=r"model_args.graph: cannot import module 'graph.nope'"):
+    with pytest.raises(ConfigError, match=r"model_args.graph: 'graph.nope.Graph' is not a registered graph"):
         Model(graph="graph.nope.Graph")
     with pytest.raises(ConfigError, match=r"model_args.graph_args: .*unexpected keyword argument 'mode'"):
         Model(graph="graph.ntu_rgb_d.Graph", graph_args={"mode": "spatial"})

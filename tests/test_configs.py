@@ -17,7 +17,6 @@ from engine import builder
 from engine.config import parse_config
 from engine.loop import forward_logits
 from engine.run import _loss_fn
-from utils.imports import import_class
 
 sys.path.insert(0, str(ROOT / "config"))
 import make_configs
@@ -37,7 +36,7 @@ def test_generator_and_committed_configs_agree():
 
 
 def _tiny_inputs(tmp_path: Path, cfg, args: dict) -> dict:
-    model_args = builder.effective_args(import_class(cfg.model, "model"), cfg.model_args)
+    model_args = builder.effective_args(builder.model_class(cfg), cfg.model_args)
     shape = (model_args.get("in_channels", 3), 24, model_args["num_point"], 2)
     make_tiny_dataset(tmp_path, n=4, shape=shape, num_class=min(4, model_args["num_class"]), prefix="tiny")
     args = dict(args)
@@ -55,7 +54,7 @@ def test_every_shipped_config_builds_and_steps(tmp_path, path):
     key = "train_feeder_args" if cfg.phase == "train" else "test_feeder_args"
     args = _tiny_inputs(tmp_path, cfg, getattr(cfg, key))
     dataset = builder.build_feeder(cfg.feeder, args, key, layout)
-    builder.check_data_against_model(dataset, key, import_class(cfg.model, "model"), cfg.model_args)
+    builder.check_data_against_model(dataset, key, builder.model_class(cfg), cfg.model_args)
     batch = torch.from_numpy(np.stack([dataset[i][0] for i in range(2)]))
     labels = torch.tensor([dataset[i][1] for i in range(2)])
     if cfg.phase == "train":

@@ -91,7 +91,7 @@ def test_train_then_test_writes_every_output(tmp_path, tiny_data):
     state = weights_of(tmp_path / "runs" / "run-1-8.pt")
     assert not any(k.startswith("module.") for k in state)
     assert extract_meta(state) == {
-        "model": "model.agcn.Model",
+        "model": "agcn",
         "num_class": 4,
         "in_channels": 3,
         "num_point": 25,
