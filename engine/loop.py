@@ -45,18 +45,44 @@ def autocast_context(device: torch.device, dtype: torch.dtype | None):
     return torch.autocast(device_type=device.type, dtype=dtype)
 
 
+def clip_average_mode(model: nn.Module) -> str:
+    """How a model's multi-clip test scores are averaged: its ``average_clips`` attribute.
+
+    ``'logits'`` (default; SGN's multi-clip test) averages raw logits; ``'prob'`` (MMAction2's
+    ``GCNHead`` / ``I3DHead``) averages the clips' softmax probabilities.
+    """
+    while True:  # look through DistributedDataParallel / torch.compile wrappers
+        if isinstance(getattr(model, "module", None), nn.Module):
+            model = model.module
+        elif isinstance(getattr(model, "_orig_mod", None), nn.Module):
+            model = model._orig_mod
+        else:
+            return getattr(model, "average_clips", "logits")
+
+
 def forward_logits(model: nn.Module, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """Run the model; (N, K, C, T, V, M) multi-clip input is averaged over the K clips' logits."""
+    """Run the model; multi-clip input (N, K, ...) (one more axis than a batch of single clips) is averaged
+    over the K clips.
+
+    Single-clip batches are (N, C, T, V, M) for graph models and (N, C, T, H, W) for heatmap models, so
+    a 6-D batch holds K clips per sample. With the model's ``average_clips == 'prob'`` the result is
+    ``log(mean_k softmax(logits_k))``: its softmax is exactly MMAction2's clip-averaged score, and it
+    stays a logit-like score for fusion; otherwise the K logits are averaged (SGN).
+    """
     clips = None
     if x.dim() == 6:
         n, clips = x.shape[:2]
-        x = x.flatten(0, 1)  # (N*K, C, T, V, M)
+        x = x.flatten(0, 1)  # (N*K, ...)
     out = model(x)
     extra = None
     if isinstance(out, (tuple, list)):  # 2s-AGCN allows (logits, l1_term)
         out, extra = out[0], out[1]
     if clips is not None:
-        out = out.view(n, clips, -1).mean(dim=1)  # average logits before any softmax (SGN)
+        out = out.view(n, clips, -1)
+        if clip_average_mode(model) == "prob":
+            out = torch.logsumexp(torch.log_softmax(out.float(), dim=-1), dim=1) - math.log(clips)
+        else:
+            out = out.mean(dim=1)  # average logits before any softmax (SGN)
     return out, extra
 
 

@@ -292,3 +292,22 @@ def test_torchrun_two_cpu_processes_match_one_process(tmp_path, tiny_data):
     log = (tmp_path / "work_dir" / "ddp" / "log.txt").read_text()
     assert "2 process(es)" in log and log.count("Training epoch: 1/1") == 1
     assert (tmp_path / "runs" / "ddp-0-4.pt").is_file()
+
+
+def test_multi_clip_scores_average_probabilities_when_the_model_asks():
+    from engine.loop import forward_logits
+
+    class Clips(torch.nn.Module):
+        def __init__(self, mode):
+            super().__init__()
+            self.average_clips = mode
+
+        def forward(self, x):  # (N*K, C, T, V, M) -> (N*K, 3)
+            return x.flatten(1)[:, :3] * 4
+
+    x = torch.randn(2, 5, 3, 1, 1, 1)  # (N, K, C, T, V, M)
+    per_clip = x.flatten(2)[..., :3] * 4
+    out, _ = forward_logits(Clips("prob"), x)
+    torch.testing.assert_close(out.softmax(-1), per_clip.softmax(-1).mean(1))
+    out, _ = forward_logits(Clips("logits"), x)
+    torch.testing.assert_close(out, per_clip.mean(1))
