@@ -9,9 +9,8 @@ start=$(date +%s)
 step() { printf '\n== %s (%ss)\n' "$1" "$(( $(date +%s) - start ))"; }
 
 step "installing the pinned requirements into .venv"
-[ -x .venv/bin/python ] || python3 -m venv .venv
-. .venv/bin/activate
-python -m pip install -q --disable-pip-version-check -r requirements.txt
+. utils/env.sh
+ensure_venv requirements.txt
 export PYTHONUNBUFFERED=1
 
 if [ -d data/demo ] || [ -d work_dir/demo ] || [ -d runs/demo ]; then

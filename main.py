@@ -6,7 +6,9 @@
     torchrun --nproc_per_node=4 main.py --config ...        # DistributedDataParallel
 
 Every config key can be overridden on the command line (``--base-lr 0.05``,
-``--set train_feeder_args.window_size=64``); see ``python main.py --help``.
+``--set train_feeder_args.window_size=64``); see ``python main.py --help``. Expected failures (a bad
+config, missing or bad data, an unwritable folder, a full disk) end with one ``error:`` line and exit
+code 2; ``SKELETON_DEBUG=1`` shows the traceback instead.
 """
 
 from __future__ import annotations
@@ -16,22 +18,19 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from engine.config import parse_config
-from engine.loop import TrainingError
-from engine.run import run
-from utils.errors import ConfigError, DataError
+from utils.cli import one_line_warnings, run_cli
 
 
 def main(argv: list[str] | None = None) -> int:
-    try:
+    one_line_warnings()
+
+    def go() -> None:
+        from engine.config import parse_config
+        from engine.run import run
+
         run(parse_config(argv))
-    except (ConfigError, DataError, TrainingError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("interrupted: the last full checkpoint is intact; continue with --resume auto", file=sys.stderr)
-        return 130
-    return 0
+
+    return run_cli(go, "interrupted: the last full checkpoint is intact; continue with --resume")
 
 
 if __name__ == "__main__":

@@ -38,9 +38,11 @@ from engine.checkpoint import check_meta, read_weights, resolve_weights_path
 from engine.config import Config, parse_config
 from engine.loop import forward_logits
 from engine.runtime import resolve_device
+from engine.workdir import make_writable_dir
 from feeders.feeder import SampleTransform
 from feeders.streams import bone_parents
 from model.loading import load_weights
+from utils.cli import one_line_warnings, run_cli
 from utils.errors import ConfigError, DataError
 from utils.registry import READERS
 
@@ -134,7 +136,7 @@ class StreamModel:
         obj, recorded = read_weights(path)
         self.meta = builder.run_meta(cfg, self.model, self.feeder_args)
         check_meta(recorded, self.meta, str(path))
-        load_weights(self.model, obj)
+        load_weights(self.model, obj, source_name=str(path))
         self.model.to(self.device).eval()
         self.stream = self.meta["stream"]
         parents = bone_parents(self.layout) if self.stream.startswith("bone") and self.layout else None
@@ -231,12 +233,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--device", default=None, help="cpu, cuda, cuda:N (default: the config's)")
     parser.add_argument("--json", help="also write the predictions to this JSON file")
     args = parser.parse_args(argv)
-    try:
-        predictor = Predictor(args.config, args.weights, args.fusion_weights, args.device)
-        results = [predictor.predict(path, args.top) for path in args.input]
-    except (ConfigError, DataError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    one_line_warnings()
+    return run_cli(lambda: _run(args))
+
+
+def _named(path: str | Path, exc: Exception) -> str:
+    """``exc``'s message, prefixed with the input ``path`` unless it already names it."""
+    text = str(exc)
+    return text if str(path) in text else f"{path}: {text}"
+
+
+def _run(args: argparse.Namespace) -> int:
+    if args.json:  # fail before the work, not after it
+        make_writable_dir(Path(args.json).resolve().parent, "--json")
+    predictor = Predictor(args.config, args.weights, args.fusion_weights, args.device)
+    results = []
+    for path in args.input:
+        try:
+            results.append(predictor.predict(path, args.top))
+        except DataError as exc:
+            raise DataError(_named(path, exc)) from None
+        except ConfigError as exc:
+            raise ConfigError(_named(path, exc)) from None
     for res in results:
         print(f"\n{res.input}")
         for rank, (index, name, prob) in enumerate(res.top, 1):

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import collections.abc
 import inspect
 import os
+import types
+import typing
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -27,17 +30,58 @@ _LABEL_BY_CLASSES = {60: "ntu60", 120: "ntu120", 400: "kinetics400"}
 
 
 def check_kwargs(cls: Any, kwargs: Mapping[str, Any], key: str) -> None:
-    """Unknown keyword arguments are config errors naming the closest valid one."""
+    """Unknown keyword arguments and values of the wrong type are config errors naming the key.
+
+    Unknown names get the closest valid one; values are checked against the constructor's type
+    annotations where those are simple (int, float, bool, str, their ``| None`` forms, lists, mappings).
+    """
     try:
         params = inspect.signature(cls).parameters
     except (TypeError, ValueError):
         return
-    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+    if not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+        valid = [n for n, p in params.items() if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+        for name in kwargs:
+            if name not in valid:
+                raise ConfigError(unknown_key_message(str(name), valid, key))
+    try:
+        hints = typing.get_type_hints(cls.__init__ if inspect.isclass(cls) else cls)
+    except Exception:  # unresolvable annotations: nothing to check
         return
-    valid = [n for n, p in params.items() if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
-    for name in kwargs:
-        if name not in valid:
-            raise ConfigError(unknown_key_message(str(name), valid, key))
+    for name, value in kwargs.items():
+        if name in hints:
+            problem = _type_problem(value, hints[name])
+            if problem:
+                raise ConfigError(f"{key}.{name}: expected {problem}, got {value!r}")
+
+
+_SIMPLE = {int: "an integer", float: "a number", bool: "true or false", str: "a string"}
+
+
+def _type_problem(value: Any, hint: Any) -> str | None:
+    """What ``value`` should have been for annotation ``hint``, or None when it fits (or cannot be told)."""
+    origin = typing.get_origin(hint)
+    if origin in (typing.Union, types.UnionType):
+        options = typing.get_args(hint)
+        problems = [_type_problem(value, h) for h in options]
+        if any(p is None for p in problems):
+            return None
+        return " or ".join(p for p in problems if p)
+    if hint is type(None):
+        return None if value is None else "null"
+    if hint in _SIMPLE:
+        if hint is float:
+            ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+        elif hint is int:
+            ok = isinstance(value, int) and not isinstance(value, bool)
+        else:
+            ok = isinstance(value, hint)
+        return None if ok else _SIMPLE[hint]
+    if origin in (list, tuple, collections.abc.Sequence):
+        return None if isinstance(value, (list, tuple)) else "a list"
+    if origin in (dict, collections.abc.Mapping) or hint in (dict, Mapping):
+        return None if isinstance(value, Mapping) else "a mapping"
+    return None  # Any, arrays, classes: checked where they are used
 
 
 def effective_args(cls: Any, kwargs: Mapping[str, Any]) -> dict[str, Any]:
@@ -108,7 +152,41 @@ def build_feeder(
     try:
         return cls(**args)
     except DataError as exc:
-        raise DataError(f"{key}: {exc}") from None
+        raise DataError(f"{key}: {exc}{_generator_hint(str(exc), args)}") from None
+    except (TypeError, ValueError) as exc:  # a value the type check could not see
+        raise ConfigError(f"{key}: {exc}") from None
+
+
+# Where the data files of the shipped configs come from (README, "Data"): folder -> command.
+_GENERATORS = (
+    ("ntu_denoised", "python data_gen/ntu_gendata.py --denoise --out_folder ./data/ntu_denoised/"),
+    (
+        "ntu120",
+        "python data_gen/ntu_gendata.py --benchmark xsub120 xset120 --out_folder ./data/ntu120/ --data_path "
+        "./data/nturgbd_raw/nturgb+d_skeletons/ ./data/nturgbd_raw/nturgb+d_skeletons120/",
+    ),
+    ("ntu", "python data_gen/ntu_gendata.py   (NTU RGB+D 60 into ./data/ntu/)"),
+    (
+        "kinetics",
+        "python data_gen/kinetics_gendata.py --data_path ./data/kinetics_raw --out_folder ./data/kinetics",
+    ),
+    ("nw-ucla", "python data_gen/ucla_gendata.py --data_path <NW-UCLA folder> --out_folder ./data/nw-ucla"),
+    (
+        "demo",
+        "bash demo.sh (or: python data_gen/synthetic.py --out ./data/demo/raw, then data_gen/ntu_gendata.py)",
+    ),
+)
+
+
+def _generator_hint(message: str, args: Mapping[str, Any]) -> str:
+    """For a missing data file: the command that generates it (empty for other errors)."""
+    if "file not found" not in message:
+        return ""
+    path = str(args.get("data_path", "")).replace("\\", "/")
+    for folder, command in _GENERATORS:
+        if f"/{folder}/" in path or path.startswith(f"{folder}/"):
+            return f"; generate it with: {command}"
+    return "; generate the data first with a data_gen/ script (README, 'Data')"
 
 
 def check_data_against_model(

@@ -20,7 +20,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from utils.errors import ConfigError, DataError
+from utils.errors import ConfigError, DataError, TrainingError
 from utils.io import atomic_path
 
 META_KEY = "skeleton_pipeline"
@@ -46,12 +46,31 @@ def clean_state_dict(model: nn.Module) -> OrderedDict:
     return out
 
 
+def torch_save_atomic(obj: Any, path: str | Path, what: str) -> None:
+    """``torch.save`` through a temporary file; a write failure (full disk, read-only folder) raises a
+    one-line TrainingError naming ``path``, which is left as it was (the previous file stays intact)."""
+    try:
+        with atomic_path(path) as tmp:
+            torch.save(obj, tmp)
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+    except RuntimeError as exc:  # torch's zip writer reports a failed write as a RuntimeError
+        if "write" not in str(exc).lower():
+            raise
+        reason = "the write failed (disk full?)"
+    else:
+        return
+    raise TrainingError(
+        f"cannot write the {what} {path} ({reason}); the previous {what}, if any, is unchanged: free space or "
+        "fix the folder, then continue with --resume"
+    )
+
+
 def save_weights(model: nn.Module, path: str | Path, meta: dict[str, Any]) -> Path:
     """Write a 2s-AGCN-compatible weight file with ``meta`` recorded in ``_metadata``."""
     state = clean_state_dict(model)
     state._metadata.setdefault("", {})[META_KEY] = dict(meta)
-    with atomic_path(path) as tmp:
-        torch.save(state, tmp)
+    torch_save_atomic(state, path, "weight file")
     return Path(path)
 
 
@@ -121,8 +140,7 @@ def check_meta(meta: dict[str, Any] | None, expected: dict[str, Any], source: st
 def save_checkpoint(path: str | Path, **state: Any) -> None:
     """Write a full checkpoint (model, optimizer, epoch, RNG, history, config, meta) atomically."""
     state["format"] = CHECKPOINT_FORMAT
-    with atomic_path(path) as tmp:
-        torch.save(state, tmp)
+    torch_save_atomic(state, path, "checkpoint")
 
 
 def load_checkpoint(path: str | Path) -> dict[str, Any]:

@@ -206,8 +206,17 @@ def load_yaml(path: str | Path) -> dict[str, Any]:
     if not path.is_file():
         raise ConfigError(f"--config: file not found: {path}")
     try:
-        with open(path, encoding="utf-8") as f:
-            data = yaml.safe_load(f)
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"{path}: not a YAML config (not UTF-8 text: byte {exc.start} is {exc.object[exc.start]:#04x})"
+        ) from None
+    except OSError as exc:
+        raise ConfigError(f"--config: cannot read {path} ({exc.strerror or exc})") from None
+    if "\x00" in text:
+        raise ConfigError(f"{path}: not a YAML config (binary data)")
+    try:
+        data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         where = getattr(exc, "problem_mark", None)
         line = f":{where.line + 1}" if where is not None else ""
@@ -219,10 +228,37 @@ def load_yaml(path: str | Path) -> dict[str, Any]:
     return data
 
 
+EXAMPLES = """examples:
+  python main.py --config config/nturgbd-cross-subject/train_joint.yaml
+  python main.py --config config/demo/train_joint.yaml --base-lr 0.05 --num-epoch 10 --overwrite
+  python main.py --config config/demo/train_joint.yaml --resume            # continue a killed run
+  python main.py --config config/demo/test_joint.yaml --set test_feeder_args.debug=true
+  torchrun --nproc_per_node=4 main.py --config config/nturgbd-cross-subject/train_joint.yaml
+  python main.py --list                                                    # registered models, feeders, ...
+
+Boolean keys work bare (--overwrite, --save-score) or with a value (--save-score false).
+Dict-valued keys take YAML (--model-args "{num_class: 10}"); --set KEY.SUB=VALUE sets nested keys.
+"""
+
+
+def _default_text(f: dataclasses.Field) -> str:
+    if f.default is not dataclasses.MISSING:
+        value = f.default
+    elif f.default_factory is not dataclasses.MISSING:  # type: ignore[misc]
+        value = f.default_factory()  # type: ignore[misc]
+    else:
+        return ""
+    if value is None or value == "" or value == {} or value == []:
+        return ""
+    return f" (default: {value})"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        description="Train or test one stream of a skeleton action-recognition model.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        description="Train or test one stream of a skeleton action-recognition model. Every key of a YAML "
+        "config can be given here; the command line wins over the file.",
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
         argument_default=argparse.SUPPRESS,
     )
     for name, f in FIELDS.items():
@@ -231,11 +267,13 @@ def build_parser() -> argparse.ArgumentParser:
             spellings.append(f"--{name.replace('_', '-')}")
             spellings.append(f"-{name}")  # 2s-AGCN: -model_saved_name
         kind = _expected_kind(name)
-        kwargs: dict[str, Any] = {"dest": name, "help": f.metadata.get("help", "")}
-        if kind.startswith("list["):
+        kwargs: dict[str, Any] = {"dest": name, "help": f.metadata.get("help", "") + _default_text(f)}
+        if kind.startswith("list[") or name == "device":
             kwargs["nargs"] = "+"
-        elif name == "device":
-            kwargs["nargs"] = "+"
+        elif kind == "bool":  # bare --overwrite means true; --overwrite false also works
+            kwargs.update(nargs="?", const="true", metavar="true|false")
+        elif name == "resume":  # bare --resume means 'auto'
+            kwargs.update(nargs="?", const="auto", metavar="auto|PATH")
         parser.add_argument(*spellings, **kwargs)
     parser.add_argument(
         "--set",
@@ -243,6 +281,12 @@ def build_parser() -> argparse.ArgumentParser:
         nargs="+",
         metavar="KEY=VALUE",
         help="override nested keys, e.g. train_feeder_args.window_size=64 (values are YAML)",
+    )
+    parser.add_argument(
+        "--list",
+        dest="list_registered",
+        action="store_true",
+        help="list the registered models, feeders, graphs and optimizers a config may name, and exit",
     )
     return parser
 
@@ -254,6 +298,15 @@ def _apply(values: dict[str, Any], data: dict[str, Any], where: str) -> None:
         values[key] = value
 
 
+def _yaml_value(text: str, where: str) -> Any:
+    """A command-line value read as YAML (``safe_load``: tags that build objects are refused)."""
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ConfigError(f"{where}: not a valid YAML value ({problem}): {text!r}") from None
+
+
 def _set_nested(values: dict[str, Any], assignment: str) -> None:
     if "=" not in assignment:
         raise ConfigError(f"--set: expected KEY=VALUE, got {assignment!r}")
@@ -261,7 +314,7 @@ def _set_nested(values: dict[str, Any], assignment: str) -> None:
     keys = dotted.strip().split(".")
     if keys[0] not in FIELDS:
         raise ConfigError(unknown_key_message(keys[0], FIELDS, "--set"))
-    value = yaml.safe_load(raw) if raw.strip() else ""
+    value = _yaml_value(raw, f"--set {dotted}") if raw.strip() else ""
     if len(keys) == 1:
         values[keys[0]] = value
         return
@@ -281,6 +334,9 @@ def _set_nested(values: dict[str, Any], assignment: str) -> None:
 def parse_config(argv: Sequence[str] | None = None) -> Config:
     """Parse the command line (and the YAML it names) into a checked :class:`Config`."""
     args = vars(build_parser().parse_args(list(sys.argv[1:] if argv is None else argv)))
+    if args.pop("list_registered", False):
+        print(registered_listing())
+        raise SystemExit(0)
     set_values = args.pop("set_values", None) or []
     values: dict[str, Any] = {}
     config_path = args.get("config")
@@ -288,16 +344,31 @@ def parse_config(argv: Sequence[str] | None = None) -> Config:
         _apply(values, load_yaml(config_path), str(config_path))
     for key, value in args.items():
         if FIELDS[key].type in ("dict[str, Any]",) and isinstance(value, str):
-            try:
-                value = yaml.safe_load(value)
-            except yaml.YAMLError:
-                raise ConfigError(f"--{key}: expected a YAML mapping, got {value!r}") from None
+            value = _yaml_value(value, f"--{key}")
         if key == "device" and isinstance(value, list) and len(value) == 1:
             value = value[0]
         values[key] = value
     for assignment in set_values:
         _set_nested(values, assignment)
     return make_config(values)
+
+
+def registered_listing() -> str:
+    """The names a config may use for each registered kind of component (``main.py --list``)."""
+    from utils.registry import FEEDERS, GRAPHS, MODELS, OPTIMIZERS
+
+    lines = []
+    for key, reg in (
+        ("model", MODELS),
+        ("feeder", FEEDERS),
+        ("model_args.graph", GRAPHS),
+        ("optimizer", OPTIMIZERS),
+    ):
+        lines.append(f"{key}:")
+        for name in reg.names():
+            aliases = [a for a in reg.names(with_aliases=True) if a != name and reg.canonical(a) == name]
+            lines.append(f"  {name}" + (f"  (also: {', '.join(aliases)})" if aliases else ""))
+    return "\n".join(lines)
 
 
 def make_config(values: dict[str, Any]) -> Config:

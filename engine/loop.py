@@ -15,10 +15,9 @@ from torch import nn
 from tqdm import tqdm
 
 from engine.runtime import Runtime, all_reduce_sum
+from utils.errors import TrainingError
 
-
-class TrainingError(RuntimeError):
-    """Training cannot continue (e.g. the loss became NaN)."""
+__all__ = ["TrainingError", "forward_logits", "predict", "train_one_epoch"]
 
 
 def cross_entropy(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:

@@ -10,10 +10,11 @@ Outputs of a test run: ``epoch1_test_score.pkl`` (``{sample_name: logits}``), ``
 
 from __future__ import annotations
 
+import contextlib
 import json
 import platform
-import time
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -46,7 +47,8 @@ from engine.runtime import (
     setup_runtime,
     teardown_runtime,
 )
-from utils.errors import ConfigError
+from engine.workdir import RunLock, training_dir
+from utils.errors import ConfigError, DataError
 from utils.io import save_pickle, save_text
 
 _TRAIN_ONLY_ARGS = ("random_choose", "random_shift", "random_move")
@@ -55,7 +57,7 @@ _TRAIN_ONLY_ARGS = ("random_choose", "random_shift", "random_move")
 def run(cfg: Config) -> dict[str, Any]:
     """Run the configured phase; returns a summary dict (on every process)."""
     with warnings.catch_warnings():
-        warnings.simplefilter("default")
+        warnings.simplefilter("always")  # each run reports its own device fallback
         rt = setup_runtime(cfg.device)
     try:
         return train(cfg, rt) if cfg.phase == "train" else test(cfg, rt)
@@ -76,8 +78,7 @@ def _load_initial_weights(cfg: Config, model: nn.Module, meta: dict[str, Any], l
     obj, recorded = read_weights(path)
     if cfg.phase == "test" or not cfg.ignore_weights:
         check_meta(recorded, meta, str(path))
-    report = load_weights(model, obj, ignore=tuple(cfg.ignore_weights))
-    report.source = str(path)
+    report = load_weights(model, obj, ignore=tuple(cfg.ignore_weights), source_name=str(path))
     log(f"Loaded weights {report.summary()}")
 
 
@@ -89,25 +90,21 @@ def _environment(rt: Runtime) -> str:
     )
 
 
-def _prepare_work_dir(cfg: Config, rt: Runtime) -> None:
-    """A training run never silently reuses or destroys a work_dir holding another run."""
+@contextlib.contextmanager
+def _held_work_dir(cfg: Config, rt: Runtime, train: bool) -> Iterator[str | None]:
+    """Hold ``work_dir`` for this run (rank 0 locks it; see engine.workdir); yields the resume to use."""
     work_dir = Path(cfg.work_dir)
-    if rt.is_main and cfg.phase == "train" and not cfg.resume:
-        previous = [p for p in ("checkpoint.pt", "log.txt", "metrics.csv") if (work_dir / p).exists()]
-        if previous:
-            if not cfg.overwrite:
-                raise ConfigError(
-                    f"work_dir: {work_dir} already holds a run ({', '.join(previous)}); "
-                    "pass --resume auto to continue it, --overwrite to start afresh (the old folder is kept "
-                    "under a new name), or choose another --work-dir"
-                )
-            backup = work_dir.with_name(f"{work_dir.name}.old-{time.strftime('%Y%m%d-%H%M%S')}")
-            work_dir.rename(backup)
-            print(f"work_dir: moved the previous run to {backup}")
     if rt.is_main:
-        work_dir.mkdir(parents=True, exist_ok=True)
-    if rt.distributed:
-        torch.distributed.barrier()
+        held = training_dir(work_dir, cfg.resume, cfg.overwrite) if train else RunLock(work_dir)
+    else:
+        held = contextlib.nullcontext()
+    with held:
+        if rt.distributed:
+            torch.distributed.barrier()  # rank 0 has checked, moved aside and locked the folder
+        resume = cfg.resume
+        if resume == "auto" and not (work_dir / "checkpoint.pt").exists():
+            resume = None  # nothing to continue yet: a fresh run (training_dir said why)
+        yield resume
 
 
 def _configure_torch(cfg: Config) -> None:
@@ -146,7 +143,11 @@ def _eval_args(train_args: dict[str, Any], test_args: dict[str, Any]) -> dict[st
 # ---------------------------------------------------------------------------------------------
 def train(cfg: Config, rt: Runtime | None = None) -> dict[str, Any]:
     rt = rt or setup_runtime(cfg.device)
-    _prepare_work_dir(cfg, rt)
+    with _held_work_dir(cfg, rt, train=True) as resume:
+        return _train(cfg, rt, resume)
+
+
+def _train(cfg: Config, rt: Runtime, resume: str | None) -> dict[str, Any]:
     work_dir = Path(cfg.work_dir)
     log = RunLogger(work_dir, enabled=rt.is_main, to_file=cfg.print_log)
     log(f"Training with config {cfg.config or '(command line)'}; {_environment(rt)}")
@@ -223,11 +224,19 @@ def train(cfg: Config, rt: Runtime | None = None) -> dict[str, Any]:
     start_epoch, global_step = cfg.start_epoch, 0
     best: dict[str, Any] = {}
     ckpt_path = work_dir / "checkpoint.pt"
-    if cfg.resume:
-        path = ckpt_path if cfg.resume == "auto" else Path(cfg.resume)
+    if resume:
+        path = ckpt_path if resume == "auto" else Path(resume)
         state = load_checkpoint(path)
         check_meta(state.get("meta"), meta, str(path))
-        unwrap(net).load_state_dict(state["model"])
+        from model.loading import load_weights
+
+        try:
+            load_weights(unwrap(net), state["model"], source_name=str(path))
+        except DataError as exc:
+            raise DataError(
+                f"--resume: {exc}; the checkpoint belongs to a run with other model_args: resume with that "
+                "run's config, or start afresh with --overwrite or another --work-dir"
+            ) from None
         optimizer.load_state_dict(state["optimizer"])
         if scaler is not None and state.get("scaler"):
             scaler.load_state_dict(state["scaler"])
@@ -342,9 +351,12 @@ def _score_dict(dataset: Any, idx: np.ndarray, logits: np.ndarray) -> dict[str, 
 # ---------------------------------------------------------------------------------------------
 def test(cfg: Config, rt: Runtime | None = None) -> dict[str, Any]:
     rt = rt or setup_runtime(cfg.device)
+    with _held_work_dir(cfg, rt, train=False):
+        return _test(cfg, rt)
+
+
+def _test(cfg: Config, rt: Runtime) -> dict[str, Any]:
     work_dir = Path(cfg.work_dir)
-    if rt.is_main:
-        work_dir.mkdir(parents=True, exist_ok=True)
     log = RunLogger(work_dir, enabled=rt.is_main, to_file=cfg.print_log)
     log(f"Testing {cfg.weights} with config {cfg.config or '(command line)'}; {_environment(rt)}")
     seed_everything(cfg.seed)

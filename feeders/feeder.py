@@ -167,10 +167,21 @@ class Feeder(Dataset):
             if not Path(path).is_file():
                 raise DataError(f"{key}: file not found: {path}")
         names, labels = load_label_file(self.label_path)
+        if Path(self.data_path).stat().st_size == 0:
+            raise DataError(
+                f"{self.data_path}: the data file is empty (0 bytes); expected an (N, C, T, V, M) .npy"
+            )
         try:
             data = np.load(self.data_path, mmap_mode="r" if self.use_mmap else None, allow_pickle=False)
-        except (ValueError, OSError) as exc:
-            raise DataError(f"{self.data_path}: not a readable .npy file ({exc})") from None
+        except (ValueError, OSError, EOFError) as exc:
+            raise DataError(
+                f"{self.data_path}: not a readable .npy file ({exc or type(exc).__name__})"
+            ) from None
+        # float32 is the format; float16/float64 files are accepted on purpose and converted per sample
+        if not np.issubdtype(data.dtype, np.floating):
+            raise DataError(
+                f"{self.data_path}: holds {data.dtype} values; expected floating-point (N, C, T, V, M) data (float32)"
+            )
         if data.ndim != 5:
             raise DataError(f"{self.data_path}: expected an array (N, C, T, V, M), got shape {data.shape}")
         if len(data) != len(labels):

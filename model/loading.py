@@ -165,7 +165,7 @@ def adapt_state_dict(
     if strict and unexpected:
         problems.append(f"{len(unexpected)} unexpected keys: {_listing(unexpected)}")
     if mismatched:
-        problems.append(f"{len(mismatched)} shape mismatches: {_listing(mismatched)}")
+        problems.append(f"{len(mismatched)} shape mismatches: {_listing(mismatched, limit=3)}")
     if problems:
         raise DataError(f"{source}: weights do not fit {type(model).__name__}; " + "; ".join(problems))
     report.missing, report.unexpected = missing, unexpected
@@ -177,14 +177,15 @@ def read_weights_file(path: str | os.PathLike) -> Mapping[str, Any]:
     path = Path(path)
     if not path.is_file():
         raise DataError(f"{path}: weights file not found")
+    if path.stat().st_size == 0:
+        raise DataError(f"{path}: the weights file is empty (0 bytes); expected a .pt/.pth state dict")
     if path.suffix == ".pkl":
         return load_pickle(path)
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # unpickling errors come in many types
-        raise DataError(
-            f"{path}: cannot read weights ({type(exc).__name__}: {str(exc).splitlines()[0]})"
-        ) from exc
+        detail = (str(exc).strip().splitlines() or ["unreadable"])[0]
+        raise DataError(f"{path}: cannot read weights ({type(exc).__name__}: {detail})") from exc
 
 
 def load_weights(
@@ -192,16 +193,18 @@ def load_weights(
     source: str | os.PathLike | Mapping[str, Any],
     ignore: Iterable[str] = (),
     strict: bool = True,
+    source_name: str = "state_dict",
 ) -> LoadReport:
     """Load a checkpoint file or a (wrapped) state_dict into ``model``; return the report.
 
-    ``ignore`` drops keys containing any of the substrings. With ``strict=False`` missing keys keep
+    ``source_name`` names an already loaded ``source`` in messages (its file). ``ignore`` drops keys
+    containing any of the substrings. With ``strict=False`` missing keys keep
     the model's values and unexpected keys are skipped (both reported); shape mismatches still raise.
     """
-    if isinstance(source, Mapping):
-        name, state = "state_dict", source
-    else:
+    if isinstance(source, (str, os.PathLike)):
         name, state = str(source), read_weights_file(source)
+    else:  # an already loaded object: a state dict or checkpoint; anything else is refused below
+        name, state = source_name, source
     adapted, report = adapt_state_dict(model, state, ignore=ignore, strict=strict, source=name)
     model.load_state_dict(adapted, strict=strict)
     return report

@@ -151,7 +151,7 @@ def test_same_seed_same_run_other_seed_other_run(tmp_path, tiny_data):
 def test_an_existing_work_dir_is_never_silently_destroyed(tmp_path, tiny_data):
     argv = tiny_config(tmp_path, tiny_data, name="keep", num_epoch=1)
     run(parse_config(argv))
-    with pytest.raises(ConfigError, match="already holds a run.*--resume auto.*--overwrite"):
+    with pytest.raises(ConfigError, match="already holds a run.*--resume to continue.*--overwrite"):
         run(parse_config(argv))
     run(parse_config([*argv, "--overwrite", "true"]))
     kept = [p.name for p in (tmp_path / "work_dir").iterdir() if p.name.startswith("keep.old-")]

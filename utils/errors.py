@@ -17,6 +17,10 @@ class ConfigError(ValueError):
     """Bad configuration: unknown key, wrong type, impossible combination."""
 
 
+class TrainingError(RuntimeError):
+    """Training cannot continue (the loss became NaN, a checkpoint cannot be written)."""
+
+
 def closest(word: str, candidates: Iterable[str]) -> str | None:
     """Return the candidate closest to ``word`` (for "did you mean ...?" hints), or None."""
     matches = difflib.get_close_matches(word, list(candidates), n=1, cutoff=0.5)
