@@ -10,8 +10,8 @@ import sys
 import numpy as np
 import pytest
 import torch
-from conftest import ROOT, make_tiny_dataset
-from test_engine import SHAPE, tiny_config
+from conftest import ROOT
+from test_engine import SHAPE, tiny_config, tiny_data  # noqa: F401 (tiny_data: a fixture)
 
 import main
 import predict
@@ -19,14 +19,6 @@ from engine.config import parse_config
 from engine.run import run
 from engine.workdir import RunLock
 from utils.errors import TrainingError
-
-
-@pytest.fixture(scope="module")
-def tiny_data(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("tiny")
-    make_tiny_dataset(folder, n=16, shape=SHAPE, num_class=4, seed=0, prefix="train")
-    make_tiny_dataset(folder, n=8, shape=SHAPE, num_class=4, seed=1, prefix="val")
-    return folder
 
 
 def one_error_line(capsys) -> str:
