@@ -80,3 +80,15 @@ def make_tiny_dataset(
     np.save(data_path, data)
     save_label_file([f"S{i:03d}_{prefix}.skeleton" for i in range(n)], labels, label_path)
     return data_path, label_path
+
+
+TINY_SHAPE = (3, 12, 25, 2)  # (C, T, V, M) of the tiny engine-test samples
+
+
+@pytest.fixture(scope="module")
+def tiny_data(tmp_path_factory):
+    """A tiny 4-class NTU-shaped dataset: 16 training and 8 validation samples (engine tests)."""
+    folder = tmp_path_factory.mktemp("tiny")
+    make_tiny_dataset(folder, n=16, shape=TINY_SHAPE, num_class=4, seed=0, prefix="train")
+    make_tiny_dataset(folder, n=8, shape=TINY_SHAPE, num_class=4, seed=1, prefix="val")
+    return folder

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import torch
 from conftest import ROOT
-from test_engine import SHAPE, tiny_config, tiny_data  # noqa: F401 (tiny_data: a fixture)
+from test_engine import SHAPE, tiny_config
 
 import main
 import predict

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import torch
 import yaml
-from conftest import ROOT, make_tiny_dataset
+from conftest import ROOT, TINY_SHAPE
 
 from engine.checkpoint import extract_meta
 from engine.config import parse_config
@@ -22,7 +22,7 @@ from engine.runtime import resolve_device
 from utils.errors import ConfigError, DataError
 from utils.io import load_pickle
 
-SHAPE = (3, 12, 25, 2)  # (C, T, V, M) of the tiny samples
+SHAPE = TINY_SHAPE  # (C, T, V, M) of the tiny samples
 
 
 def tiny_config(tmp_path, data, name="run", **overrides) -> list[str]:
@@ -66,14 +66,6 @@ def tiny_config(tmp_path, data, name="run", **overrides) -> list[str]:
     path = tmp_path / f"{name}.yaml"
     path.write_text(yaml.safe_dump(cfg))
     return ["--config", str(path)]
-
-
-@pytest.fixture(scope="module")
-def tiny_data(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("tiny")
-    make_tiny_dataset(folder, n=16, shape=SHAPE, num_class=4, seed=0, prefix="train")
-    make_tiny_dataset(folder, n=8, shape=SHAPE, num_class=4, seed=1, prefix="val")
-    return folder
 
 
 def weights_of(path):
