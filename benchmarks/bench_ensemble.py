@@ -8,7 +8,8 @@ things are timed, each ``--repeats`` times (median wall-clock and CPU seconds re
   them by name, check them, fuse, and compute top-1 / top-5 / mean-class accuracy of every stream and
   of the fusion (what ``ensemble.py`` does before it prints);
 * ``fuse+metrics``: the same on matrices already in memory;
-* ``cli``: ``ensemble.main([...])`` in this process, table printing included (output discarded).
+* ``cli``: ``ensemble.main([...])`` in this process, table printing included (output discarded);
+* ``command``: the whole ``python ensemble.py ...`` command (interpreter start and imports included).
 
     python benchmarks/bench_ensemble.py                  # 4 x 120,000 x 120, 5 repeats, worst-case orders
     python benchmarks/bench_ensemble.py --order label    # files already in label order
@@ -23,6 +24,7 @@ import io
 import json
 import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -30,10 +32,12 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
 
-import ensemble
-from utils.io import save_label_file, save_pickle
+import ensemble  # noqa: E402
+from engine import fusion, scores  # noqa: E402
+from utils.io import save_label_file, save_pickle  # noqa: E402
 
 
 def sample_name(i: int) -> str:
@@ -44,7 +48,13 @@ def sample_name(i: int) -> str:
 
 
 def build(
-    folder: Path, samples: int, classes: int, streams: int, order: str = "shuffled", seed: int = 0
+    folder: Path,
+    samples: int,
+    classes: int,
+    streams: int,
+    order: str = "shuffled",
+    seed: int = 0,
+    native: bool = True,
 ) -> tuple[list[Path], Path]:
     """Write ``streams`` score pickles (label-correlated logits) and a label pickle.
 
@@ -63,15 +73,18 @@ def build(
         logits[np.arange(samples), labels] += 1.5
         rows = {"shuffled": rng.permutation(samples), "shared": shared, "label": np.arange(samples)}[order]
         path = folder / f"model_test_stream{s}" / "epoch1_test_score.pkl"
-        save_pickle({names[i]: logits[i] for i in rows}, path)
+        if native:  # what test runs write: the pickle and the fast .npz beside it
+            scores.save_scores([names[i] for i in rows], logits[rows], path)
+        else:  # 2s-AGCN's pickle only
+            save_pickle({names[i]: logits[i] for i in rows}, path)
         paths.append(path)
     return paths, folder / "val_label.pkl"
 
 
 def full(paths: list[Path], label_path: Path, weights: list[float], softmax: bool) -> float:
-    names, labels = ensemble.load_labels(label_path)
-    matrices = ensemble.load_aligned(paths, names)
-    ensemble.check_labels(labels, matrices[0].shape[1], names, label_path)
+    names, labels = scores.load_labels(label_path)
+    matrices = scores.load_aligned(paths, names)
+    scores.check_labels(labels, matrices[0].shape[1], names, label_path)
     return fuse_and_score(matrices, labels, weights, softmax)
 
 
@@ -79,8 +92,8 @@ def fuse_and_score(
     matrices: list[np.ndarray], labels: np.ndarray, weights: list[float], softmax: bool
 ) -> float:
     for m in matrices:
-        ensemble.evaluate(m, labels)
-    return ensemble.evaluate(ensemble.fuse(matrices, weights, softmax), labels)["top1"]
+        fusion.evaluate(m, labels)
+    return fusion.evaluate(fusion.fuse(matrices, weights, softmax), labels)["top1"]
 
 
 def timed(fn, repeats: int) -> tuple[list[float], list[float]]:
@@ -102,14 +115,22 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--softmax", action="store_true")
     ap.add_argument("--order", choices=("shuffled", "shared", "label"), default="shuffled")
+    ap.add_argument(
+        "--format",
+        choices=("native", "pickle"),
+        default="native",
+        help="native: pickle + .npz as test runs write them (default); pickle: 2s-AGCN's pickle only",
+    )
     args = ap.parse_args()
     weights = [2.0, 1.0, 2.0, 1.0][: args.streams] + [1.0] * max(0, args.streams - 4)
     with tempfile.TemporaryDirectory(prefix="bench_ensemble.") as tmp:
         t0 = time.perf_counter()
-        paths, label_path = build(Path(tmp), args.samples, args.classes, args.streams, args.order)
+        paths, label_path = build(
+            Path(tmp), args.samples, args.classes, args.streams, args.order, native=args.format == "native"
+        )
         print(f"built {args.streams} score files in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
-        names, labels = ensemble.load_labels(label_path)
-        matrices = ensemble.load_aligned(paths, names)
+        names, labels = scores.load_labels(label_path)
+        matrices = scores.load_aligned(paths, names)
         argv = ["--scores", *map(str, paths), "--labels", str(label_path), "--weights", *map(str, weights)]
         argv += ["--softmax"] if args.softmax else []
 
@@ -125,6 +146,12 @@ def main() -> None:
                 lambda: fuse_and_score(matrices, labels, weights, args.softmax), args.repeats
             ),
             "cli": timed(cli, args.repeats),
+            "command": timed(
+                lambda: subprocess.run(
+                    [sys.executable, str(ROOT / "ensemble.py"), *argv], check=True, capture_output=True
+                ),
+                args.repeats,
+            ),
         }
     report = {
         "samples": args.samples,
@@ -132,6 +159,7 @@ def main() -> None:
         "streams": args.streams,
         "softmax": args.softmax,
         "order": args.order,
+        "format": args.format,
         "repeats": args.repeats,
         "threads": os.environ.get("OMP_NUM_THREADS", "unset"),
         "median_wall_s": {k: round(statistics.median(w), 3) for k, (w, _) in results.items()},

@@ -47,9 +47,10 @@ from engine.runtime import (
     setup_runtime,
     teardown_runtime,
 )
+from engine.scores import save_scores
 from engine.workdir import RunLock, training_dir
 from utils.errors import ConfigError, DataError
-from utils.io import save_pickle, save_text
+from utils.io import save_text
 
 _TRAIN_ONLY_ARGS = ("random_choose", "random_shift", "random_move")
 
@@ -304,8 +305,9 @@ def _train(cfg: Config, rt: Runtime, resume: str | None) -> dict[str, Any]:
                 )
                 if rt.is_main and ((cfg.save_score and name == "test") or (name == "val" and last)):
                     # validation scores of the last epoch feed ensemble.py's weight search
-                    scores = _score_dict(loader.dataset, idx, logits)
-                    save_pickle(scores, work_dir / f"epoch{epoch + 1}_{name}_score.pkl")
+                    sample_names = [loader.dataset.sample_name[i] for i in idx]
+                    path = work_dir / f"epoch{epoch + 1}_{name}_score.pkl"
+                    save_scores(sample_names, logits, path, classes=names)
             selector = {"val": "val_top1", "test": "test_top1"}.get(cfg.model_selection)
             if selector and selector in row and row[selector] > best.get("score", -1.0):
                 best = {"score": row[selector], "epoch": epoch + 1, "metric": selector}
@@ -340,12 +342,6 @@ def _train(cfg: Config, rt: Runtime, resume: str | None) -> dict[str, Any]:
     summary["weights"] = last_weights
     summary["class_names"] = names is not None
     return summary
-
-
-def _score_dict(dataset: Any, idx: np.ndarray, logits: np.ndarray) -> dict[str, np.ndarray]:
-    """``{sample_name: logits (num_class,) float32}`` in dataset order (2s-AGCN's score pickle)."""
-    names = dataset.sample_name
-    return {names[i]: logits[k] for k, i in enumerate(idx)}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -393,9 +389,9 @@ def _write_test_outputs(cfg, work_dir, test_set, idx, logits, labels, res, meta,
     score_path = work_dir / "epoch1_test_score.pkl"
     if score_path.exists():
         log(f"Replacing the previous results in {work_dir}")
-    save_pickle(_score_dict(test_set, idx, logits), score_path)
     num_class = logits.shape[1]
     names = builder.class_names(cfg.label_map, num_class) or [str(i) for i in range(num_class)]
+    save_scores([test_set.sample_name[i] for i in idx], logits, score_path, classes=names)
     preds = logits.argmax(axis=1)
     cm = confusion_matrix(labels, preds, num_class)
     save_text(

@@ -2,6 +2,6 @@
 and the transforms they apply (augmentation, on-the-fly streams).
 
 Feeders register in ``utils.registry.FEEDERS``; a config's ``feeder:`` names a registered feeder.
+``feeders/registered.py`` imports every feeder module (this package itself stays light: the stream
+math is used without torch, e.g. by ``ensemble.py``).
 """
-
-from feeders import feeder  # noqa: F401

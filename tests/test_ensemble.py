@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 import ensemble
+from engine import fusion, scores
 from utils.errors import ConfigError, DataError
 from utils.io import load_pickle, save_label_file, save_pickle
 
@@ -97,18 +98,18 @@ def test_shuffled_files_give_the_same_result_as_ordered_ones(three, tmp_path, ca
 
 def test_align_and_load_scores_follow_the_label_order(three):
     names, _, mats, paths, _ = three
-    loaded = [ensemble.load_scores(p) for p in paths]
+    loaded = [scores.load_scores(p) for p in paths]
     assert [n for n, _ in loaded] != [names] * 3  # the files really are shuffled
-    for m, aligned in zip(mats, ensemble.align(loaded, names)):
+    for m, aligned in zip(mats, scores.align(loaded, names)):
         np.testing.assert_array_equal(aligned, m)
     same_order = [loaded[1], (loaded[1][0], loaded[1][1] * 2)]  # the second reuses the first's row index
-    for k, aligned in enumerate(ensemble.align(same_order, names)):
+    for k, aligned in enumerate(scores.align(same_order, names)):
         np.testing.assert_array_equal(aligned, mats[1] * (k + 1))
     with pytest.raises(DataError, match=rf"appear more than once \({names[0]}\)"):
-        ensemble.align(loaded, [*names, names[0]])
+        scores.align(loaded, [*names, names[0]])
     dropped = loaded[1][0][0]
     with pytest.raises(DataError, match=rf"score set 2: the samples differ.*1 missing \({dropped}\)"):
-        ensemble.align([loaded[0], (loaded[1][0][1:], loaded[1][1][1:])], names)
+        scores.align([loaded[0], (loaded[1][0][1:], loaded[1][1][1:])], names)
 
 
 def test_missing_and_extra_samples_are_listed(three, tmp_path, capsys):
@@ -154,7 +155,7 @@ def test_class_count_mismatch_names_the_file(three, tmp_path, capsys):
     ragged[names[4]] = mats[0][4][:3]
     save_pickle(ragged, tmp_path / "ragged.pkl")
     with pytest.raises(DataError, match=rf"ragged.pkl: .*{C} classes.*1 differ \({names[4]}\)"):
-        ensemble.load_scores(tmp_path / "ragged.pkl")
+        scores.load_scores(tmp_path / "ragged.pkl")
 
 
 def test_non_finite_scores_name_the_sample(three, tmp_path):
@@ -163,20 +164,20 @@ def test_non_finite_scores_name_the_sample(three, tmp_path):
     m[5, 2] = np.nan
     write_scores(tmp_path / "nan.pkl", names, m)
     with pytest.raises(DataError, match=rf"nan.pkl: non-finite.*{names[5]}"):
-        ensemble.load_scores(tmp_path / "nan.pkl")
+        scores.load_scores(tmp_path / "nan.pkl")
 
 
 def test_score_file_formats(tmp_path):
     save_pickle({"b": [0.5, 1.0, 2.0], "a": np.arange(3, dtype=np.float64)}, tmp_path / "lists.pkl")
-    names, matrix = ensemble.load_scores(tmp_path / "lists.pkl")
+    names, matrix = scores.load_scores(tmp_path / "lists.pkl")
     assert names == ["b", "a"] and matrix.dtype == np.float32
     np.testing.assert_array_equal(matrix, [[0.5, 1.0, 2.0], [0.0, 1.0, 2.0]])
     save_pickle([1, 2, 3], tmp_path / "list.pkl")
     with pytest.raises(DataError, match=r"list.pkl: expected a pickled dict"):
-        ensemble.load_scores(tmp_path / "list.pkl")
+        scores.load_scores(tmp_path / "list.pkl")
     save_pickle({"a": np.float32(1.0)}, tmp_path / "scalar.pkl")
     with pytest.raises(DataError, match=r"scalar.pkl: expected one score vector \(num_class,\)"):
-        ensemble.load_scores(tmp_path / "scalar.pkl")
+        scores.load_scores(tmp_path / "scalar.pkl")
 
 
 def test_wrong_number_of_weights_lists_the_files_in_order(three, capsys):
@@ -221,16 +222,16 @@ def test_softmax_option_sums_probabilities(three, tmp_path, capsys):
     fused = np.stack(list(load_pickle(tmp_path / "p.pkl").values()))
     np.testing.assert_allclose(fused, probs[0] + 2 * probs[1] + probs[2], rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(fused.sum(1), 4.0, rtol=1e-5)
-    raw = ensemble.fuse(mats, [1, 2, 1])
+    raw = fusion.fuse(mats, [1, 2, 1])
     assert not np.allclose(raw, fused)
 
 
 def test_parse_run_name():
-    assert ensemble.parse_run_name("agcn_test_joint_motion") == ("agcn", "joint_motion")
-    assert ensemble.parse_run_name("impsgnv2_bone_motion") == ("impsgnv2", "bone_motion")
-    assert ensemble.parse_run_name("agcn_joint_test") == ("agcn", "joint")  # 2s-AGCN's Kinetics folder
-    assert ensemble.parse_run_name("bone") == (None, "bone")
-    assert ensemble.parse_run_name("epoch1_score") == (None, None)
+    assert fusion.parse_run_name("agcn_test_joint_motion") == ("agcn", "joint_motion")
+    assert fusion.parse_run_name("impsgnv2_bone_motion") == ("impsgnv2", "bone_motion")
+    assert fusion.parse_run_name("agcn_joint_test") == ("agcn", "joint")  # 2s-AGCN's Kinetics folder
+    assert fusion.parse_run_name("bone") == (None, "bone")
+    assert fusion.parse_run_name("epoch1_score") == (None, None)
 
 
 def fake_tree(root: Path, dataset: str = "ntu/xsub", val: bool = False):
@@ -264,7 +265,7 @@ def fake_tree(root: Path, dataset: str = "ntu/xsub", val: bool = False):
 
 def test_discover_finds_test_runs_in_stream_order(tmp_path):
     fake_tree(tmp_path)
-    (job,) = ensemble.discover(["ntu/xsub"], tmp_path / "work_dir", tmp_path / "data")
+    (job,) = fusion.discover(["ntu/xsub"], tmp_path / "work_dir", tmp_path / "data")
     assert [(f.model, f.stream) for f in job.files] == [
         ("agcn", "joint"),
         ("agcn", "joint_motion"),
@@ -273,12 +274,12 @@ def test_discover_finds_test_runs_in_stream_order(tmp_path):
         ("sgn", "joint"),
     ]
     assert job.labels == tmp_path / "data" / "ntu" / "xsub" / "val_label.pkl"
-    (job,) = ensemble.discover(["ntu/xsub"], tmp_path / "work_dir", tmp_path / "data", streams=["joint"])
+    (job,) = fusion.discover(["ntu/xsub"], tmp_path / "work_dir", tmp_path / "data", streams=["joint"])
     assert [f.model for f in job.files] == ["agcn", "sgn"]
     with pytest.raises(
         DataError, match=r"ntu/xview: no score files match .*ntu/xview/\*_test_\*/epoch1_test_score.pkl"
     ):
-        ensemble.discover(["ntu/xview"], tmp_path / "work_dir", tmp_path / "data")
+        fusion.discover(["ntu/xview"], tmp_path / "work_dir", tmp_path / "data")
 
 
 def test_datasets_cli_with_preset_4s(tmp_path, capsys):
@@ -311,10 +312,10 @@ def test_datasets_cli_with_preset_4s(tmp_path, capsys):
 
 def test_search_is_at_least_as_good_as_uniform_on_validation():
     names, labels, mats = make_scores(300, [1.0, 0.0, 1.6], seed=7)  # stream 2 is pure noise
-    res = ensemble.search_weights(mats, labels)
-    fused = ensemble.fuse(mats, res.weights)
+    res = fusion.search_weights(mats, labels)
+    fused = fusion.fuse(mats, res.weights)
     assert res.top1 == pytest.approx(np.mean(fused.argmax(1) == labels))
-    uniform = np.mean(ensemble.fuse(mats).argmax(1) == labels)
+    uniform = np.mean(fusion.fuse(mats).argmax(1) == labels)
     assert res.uniform_top1 == pytest.approx(uniform)
     assert res.top1 >= uniform and res.top1 > max(np.mean(m.argmax(1) == labels) for m in mats)
     assert res.weights[1] < res.weights[2]  # the noise stream counts less than the best one
@@ -354,7 +355,7 @@ def test_search_with_explicit_validation_files(three, tmp_path, capsys):
     assert rc == 2 and "--val-labels" in err
     rc, out, err = run(capsys, *argv, "--val-labels", tmp_path / "train_label.pkl")
     assert rc == 0, err
-    expected = ensemble.search_weights(vmats, vlabels).weights
+    expected = fusion.search_weights(vmats, vlabels).weights
     assert f"best {':'.join(f'{v:g}' for v in expected)}" in out
     write_scores(vpaths[2], vnames[:-1], vmats[2])  # a stream trained on another validation split
     rc, _, err = run(capsys, *argv, "--val-labels", tmp_path / "train_label.pkl")
@@ -387,12 +388,12 @@ def test_cli_usage_errors(three, capsys):
 
 def test_fuse_and_check_weights_api():
     _, _, mats = make_scores(10, [1.0, 1.0])
-    np.testing.assert_allclose(ensemble.fuse(mats), mats[0] + mats[1], rtol=1e-6)
-    np.testing.assert_allclose(ensemble.fuse(mats, [0, 3]), 3 * mats[1], rtol=1e-6)
+    np.testing.assert_allclose(fusion.fuse(mats), mats[0] + mats[1], rtol=1e-6)
+    np.testing.assert_allclose(fusion.fuse(mats, [0, 3]), 3 * mats[1], rtol=1e-6)
     with pytest.raises(ConfigError, match="2 values for 3"):
-        ensemble.check_weights([1, 2], 3)
+        fusion.check_weights([1, 2], 3)
     with pytest.raises(ConfigError, match="not all zero"):
-        ensemble.check_weights([0, 0], 2)
+        fusion.check_weights([0, 0], 2)
 
 
 def test_several_datasets_get_one_table_and_tagged_outputs(tmp_path, capsys):
@@ -421,3 +422,75 @@ def test_several_datasets_get_one_table_and_tagged_outputs(tmp_path, capsys):
     assert not (tmp_path / "fused.pkl").exists()
     rc, _, err = run(capsys, "--datasets", "ntu/xsub", "ntu/xview", *roots, "--labels", tmp_path / "x.pkl")
     assert rc == 2 and "one dataset at a time" in err
+
+
+def test_names_with_and_without_clip_extension_are_one_sample(tmp_path, capsys):
+    """2s-AGCN-format names ('X.skeleton') and MMAction2 frame_dir names ('X') of the same clips fuse."""
+    names, labels, mats = make_scores(40, [1.0, 1.0], seed=3)
+    save_label_file(names, labels.tolist(), tmp_path / "labels.pkl")
+    bare = [n.removesuffix(".skeleton") for n in names]
+    order = np.random.default_rng(2).permutation(len(names))
+    a = write_scores(tmp_path / "agcn.pkl", names, mats[0])
+    b = write_scores(tmp_path / "stgcn.pkl", bare, mats[1], order)
+    aligned = scores.load_aligned([a, b], names)
+    np.testing.assert_array_equal(aligned[1], mats[1])
+    rc, out, _ = run(
+        capsys, "--scores", a, b, "--labels", tmp_path / "labels.pkl", "--csv", tmp_path / "t.csv"
+    )
+    assert rc == 0
+    expected = fusion.evaluate(fusion.fuse(mats), labels)["top1"]
+    assert fusion_row(tmp_path / "t.csv")["top1"] == pytest.approx(expected)
+    # a sample missing in one file is still named as written
+    c = write_scores(tmp_path / "short.pkl", bare[1:], mats[1][1:])
+    with pytest.raises(DataError, match=rf"1 missing \({names[0]}\)"):
+        scores.load_aligned([a, c], names)
+    # two names of one clip in one file are refused
+    d = write_scores(tmp_path / "dup.pkl", [*bare[:-1], names[0]], mats[1])
+    with pytest.raises(DataError, match="differ from the label file|appear more than once"):
+        scores.load_aligned([d], names)
+
+
+def test_native_score_files_read_like_the_pickle_and_stale_ones_are_ignored(tmp_path):
+    names, _labels, mats = make_scores(30, [1.0], seed=4)
+    path = tmp_path / "epoch1_test_score.pkl"
+    scores.save_scores(names, mats[0], path, classes=[f"c{i}" for i in range(C)])
+    assert scores.native_path(path).is_file()
+    fast = scores.read_scores(path)
+    assert fast[0] == names
+    np.testing.assert_array_equal(fast[1], mats[0])
+    assert scores.score_classes(path) == [f"c{i}" for i in range(C)]
+    assert load_pickle(path).keys() == set(names)  # the 2s-AGCN pickle is there too
+    # a newer pickle (rewritten by an old tool) wins over the older .npz
+    import os
+
+    write_scores(path, names, mats[0] + 1)
+    stamp = scores.native_path(path).stat().st_mtime
+    os.utime(path, (stamp + 10, stamp + 10))
+    np.testing.assert_array_equal(scores.read_scores(path)[1], mats[0] + 1)
+    bad = tmp_path / "bad.npz"
+    np.savez(bad, names=np.array(names), scores=np.full((30, C), np.nan, np.float32))
+    with pytest.raises(DataError, match="non-finite scores"):
+        scores.read_scores(bad)
+
+
+def test_fusion_reports_use_the_recorded_class_names(tmp_path, capsys):
+    names, labels, mats = make_scores(24, [2.0, 2.0], seed=5)
+    classes = ["wave", "clap", "kick", "sit", "punch", "hug"]
+    paths = []
+    for k, m in enumerate(mats):
+        path = tmp_path / f"m_test_s{k}" / "epoch1_test_score.pkl"
+        scores.save_scores(names, m, path, classes=classes)
+        paths.append(path)
+    save_label_file(names, labels.tolist(), tmp_path / "labels.pkl")
+    rc, _, _ = run(
+        capsys,
+        "--scores",
+        *paths,
+        "--labels",
+        tmp_path / "labels.pkl",
+        "--per-class-csv",
+        tmp_path / "pc.csv",
+    )
+    assert rc == 0
+    table = pd.read_csv(tmp_path / "pc.csv")
+    assert table["name"].tolist() == classes

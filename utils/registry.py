@@ -113,7 +113,7 @@ class Registry:
 
 
 MODELS = Registry("model", package="model")
-FEEDERS = Registry("feeder", package="feeders")
+FEEDERS = Registry("feeder", package="feeders.registered")
 GRAPHS = Registry("graph", package="graph")
 READERS = Registry("reader", package="data_gen.readers")
 OPTIMIZERS = Registry("optimizer", package="engine.optimizers")
