@@ -353,6 +353,7 @@ def demo_pair(model: str, stream: str) -> dict[str, dict[str, Any]]:
         "test_batch_size": 64,
         "eval_interval": schedule["num_epoch"],
         "save_interval": schedule["num_epoch"],
+        "val_fraction": 0.1,  # validation scores for ensemble.py --search; the last epoch's weights are kept
         "num_worker": 1,
         "device": "auto",
         "seed": 1,

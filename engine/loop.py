@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import math
+import os
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -42,6 +44,11 @@ def autocast_context(device: torch.device, dtype: torch.dtype | None):
     if dtype is None:
         return contextlib.nullcontext()
     return torch.autocast(device_type=device.type, dtype=dtype)
+
+
+def interactive() -> bool:
+    """Progress bars only on a terminal: a log file gets the per-epoch lines, not carriage returns."""
+    return sys.stderr.isatty() or os.environ.get("SKELETON_PROGRESS", "") == "1"
 
 
 def clip_average_mode(model: nn.Module) -> str:
@@ -117,7 +124,11 @@ def train_one_epoch(
     start = time.perf_counter()
     total_loss, total_correct, total_seen, steps = 0.0, 0.0, 0, 0
     bar = tqdm(
-        loader, desc=f"epoch {epoch + 1} train", leave=False, disable=not rt.is_main, dynamic_ncols=True
+        loader,
+        desc=f"epoch {epoch + 1} train",
+        leave=False,
+        disable=not (rt.is_main and interactive()),
+        dynamic_ncols=True,
     )
     for data, label, _ in bar:
         data = data.to(rt.device, non_blocking=True).float()
@@ -184,7 +195,7 @@ def predict(
     model.eval()
     indices, outputs = [], []
     for data, _label, index in tqdm(
-        loader, desc=desc, leave=False, disable=not rt.is_main, dynamic_ncols=True
+        loader, desc=desc, leave=False, disable=not (rt.is_main and interactive()), dynamic_ncols=True
     ):
         data = data.to(rt.device, non_blocking=True).float()
         with autocast_context(rt.device, amp_dtype):

@@ -53,6 +53,7 @@ from utils.errors import ConfigError, DataError
 from utils.io import save_text
 
 _TRAIN_ONLY_ARGS = ("random_choose", "random_shift", "random_move")
+TRAIN_SUMMARY = "train_summary.json"  # written when a training run has finished every epoch
 
 
 def run(cfg: Config) -> dict[str, Any]:
@@ -309,7 +310,9 @@ def _train(cfg: Config, rt: Runtime, resume: str | None) -> dict[str, Any]:
                     path = work_dir / f"epoch{epoch + 1}_{name}_score.pkl"
                     save_scores(sample_names, logits, path, classes=names)
             selector = {"val": "val_top1", "test": "test_top1"}.get(cfg.model_selection)
-            if selector and selector in row and row[selector] > best.get("score", -1.0):
+            # ties go to the later epoch: with small validation sets equal scores are common, and
+            # the later weights have trained longer
+            if selector and selector in row and row[selector] >= best.get("score", -1.0):
                 best = {"score": row[selector], "epoch": epoch + 1, "metric": selector}
                 if rt.is_main:
                     save_weights(net, f"{prefix}-best.pt", meta)
@@ -340,7 +343,11 @@ def _train(cfg: Config, rt: Runtime, resume: str | None) -> dict[str, Any]:
     if "test_top1" in summary:
         log(f"Last epoch ({cfg.num_epoch}) test top1: {100 * summary['test_top1']:.2f}%")
     summary["weights"] = last_weights
+    if best:
+        summary["best_weights"] = f"{prefix}-best.pt"
     summary["class_names"] = names is not None
+    if rt.is_main:  # the mark of a finished run (experiment.py skips it on a rerun)
+        save_text(json.dumps(summary, indent=2, default=float) + "\n", work_dir / TRAIN_SUMMARY)
     return summary
 
 
