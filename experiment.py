@@ -17,6 +17,7 @@ import argparse
 import shlex
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -50,6 +51,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--dry-run", action="store_true", help="print the commands that are still to run, and exit"
+    )
+    p.add_argument(
+        "--fresh",
+        action="store_true",
+        help="start over: the previous outputs (<work_root>/<name>) are moved aside to <name>.old-<time>, not deleted",
     )
     p.add_argument("--jobs", type=int, help="runs at once (default: the file's parallel.jobs)")
     p.add_argument("--threads", type=int, help="CPU threads per run (default: the file's parallel.threads)")
@@ -151,6 +157,10 @@ def _run(args: argparse.Namespace) -> int:
             print(f"wrote {path}")
         print(f"submit with: bash {args.slurm / 'submit.sh'}")
         return 0
+    if args.fresh and exp.root.exists():
+        backup = exp.root.with_name(f"{exp.root.name}.old-{time.strftime('%Y%m%d-%H%M%S')}")
+        exp.root.rename(backup)
+        print(f"moved the previous outputs to {backup}")
     runner = Runner(exp)
     if args.task:
         phase, index = args.task

@@ -482,9 +482,9 @@ def _progress(task: Task) -> str:
 class Runner:
     """Runs the tasks ``jobs`` at a time with ``threads`` CPU threads each, printing progress."""
 
-    def __init__(self, exp: Experiment, echo=print, heartbeat: float = 60.0) -> None:
+    def __init__(self, exp: Experiment, echo=None, heartbeat: float = 60.0) -> None:
         self.exp = exp
-        self.echo = echo
+        self.echo = echo or (lambda line: print(line, flush=True))  # progress reaches a log file at once
         self.heartbeat = heartbeat
         self.commands: list[str] = []
         self.times: dict[str, float] = {}
@@ -686,8 +686,23 @@ def fusion_tables(exp: Experiment, runs: Sequence[Run]):
                     "weights": ":".join(f"{w:g}" for w in table["weight"].iloc[: len(chosen)]),
                 }
             )
-            details[(fold, seed, spec.name)] = (job, options)
+            details[(fold, seed, spec.name)] = (job, options, ensemble_command(job, options))
     return pd.DataFrame(stream_rows), pd.DataFrame(fused_rows), details
+
+
+def ensemble_command(job, options) -> str:
+    """The ``ensemble.py`` command that gives the same fusion as one row of the report."""
+    cmd = [sys.executable, str(ROOT / "ensemble.py"), "--scores", *(str(f.path) for f in job.files)]
+    cmd += ["--labels", str(job.labels)]
+    if options.preset:
+        cmd += ["--preset", options.preset]
+    if options.weights:
+        cmd += ["--weights", *(f"{w:g}" for w in options.weights)]
+    if options.softmax:
+        cmd.append("--softmax")
+    if options.search:
+        cmd += ["--search", "--val-scores", *map(str, job.val_files), "--val-labels", str(job.val_labels)]
+    return shell(cmd)
 
 
 def _latest_val(run: Run) -> Path | None:

@@ -128,7 +128,7 @@ def _confusion(details, exp: Experiment, out: Path) -> Path | None:
         return None
     name = exp.fusion[0].name
     total, classes = None, None
-    for (_fold, _seed, spec_name), (job, options) in details.items():
+    for (_fold, _seed, spec_name), (job, options, _command) in details.items():
         if spec_name != name or options.search:
             continue
         names, labels = load_labels(job.labels)
@@ -204,9 +204,14 @@ def write_report(
         md += [f"## Confusion matrix (fusion '{exp.fusion[0].name}')\n", f"![confusion]({confusion.name})\n"]
     if curves:
         md += ["## Training curves\n", *[f"![{p.stem}]({p.name})\n" for p in curves]]
+    fusion_commands = [
+        f"# {key[2]} ({key[0]}, seed {key[1]})\n{cmd}" for key, (_j, _o, cmd) in details.items()
+    ]
+    commands = [*commands, *fusion_commands]
     md += [
         "## Commands\n",
-        "This report: `" + command_line + "` (reruns skip finished runs).\n",
+        "This report: `" + command_line + "` (reruns skip finished runs). The runs, then each fusion as an "
+        "`ensemble.py` command:\n",
         "```bash\n" + "\n".join(commands) + "\n```\n",
     ]
     text = "\n".join(md)
