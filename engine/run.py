@@ -131,12 +131,13 @@ def _wrap(cfg: Config, model: nn.Module, rt: Runtime) -> nn.Module:
 
 
 def _eval_args(train_args: dict[str, Any], test_args: dict[str, Any]) -> dict[str, Any]:
-    """Validation feeder: training files, test-time options (no augmentation)."""
-    args = {k: v for k, v in test_args.items() if k not in ("data_path", "label_path", "debug")}
+    """Validation feeder: training files (and split of an annotation pickle), test-time options (no augmentation)."""
+    files = ("data_path", "label_path", "split")
+    args = {k: v for k, v in test_args.items() if k not in (*files, "debug")}
     for key in ("data_path", "label_path", "debug", "stream", "use_mmap", "layout", "score_channel"):
         if key in train_args and key not in args:
             args[key] = train_args[key]
-    args.update({k: train_args[k] for k in ("data_path", "label_path") if k in train_args})
+    args.update({k: train_args[k] for k in files if k in train_args})
     for key in _TRAIN_ONLY_ARGS:
         args.pop(key, None)
     return args
