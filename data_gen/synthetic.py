@@ -1,4 +1,4 @@
-"""Synthetic skeleton actions written as genuine NTU RGB+D ``.skeleton`` files and Kinetics-skeleton JSON.
+"""Synthetic skeleton actions as genuine NTU RGB+D ``.skeleton`` files, Kinetics-skeleton JSON and MMAction2 pickles.
 
 The project's embedded default dataset. Procedurally animated actions (``resources/labels/synthetic.txt``:
 waving, clapping, kicking, squatting, a two-person handshake, ...) are performed by subjects with their own
@@ -13,6 +13,9 @@ Output layout (``--out DIR``)::
     DIR/samples_with_missing_skeletons.txt                 empty ignore list (every sample has a body)
     DIR/kinetics_{train,val}/<11-character id>.json        Kinetics-skeleton (``--format kinetics|both``)
     DIR/kinetics_{train,val}_label.json                    ``{id: {has_skeleton, label, label_index}}``
+    DIR/synthetic_3d.pkl, DIR/synthetic_2d.pkl             MMAction2/PYSKL annotations (``--format mmaction|all``):
+                                                           3D camera-space joints; 2D COCO-17 pixels of the
+                                                           colour camera with scores; splits xsub/xview_{train,val}
     DIR/manifest.csv                                       one row per recording
     DIR/label_map.txt                                      the class names used, in label order
 
@@ -31,6 +34,12 @@ Usage::
 
     python data_gen/synthetic.py --out data/synthetic/raw              # demo preset (360 NTU files)
     python -m data_gen.synthetic --out DIR --format both --classes 15 --subjects 40 --replications 2
+    python data_gen/synthetic.py --out DIR --format all                # NTU, Kinetics and MMAction2 files
+
+The code lives in ``data_gen/synth/``: ``geometry`` (joint indices, random streams, vector helpers),
+``body`` (proportions, style, the performer), ``actions`` (one motion generator per class),
+``capture`` (cameras, noise, tracking artefacts), ``writers`` (the file formats) and ``generate``
+(names, splits, parallel jobs); this file is the command line and re-exports the API.
 """
 
 from __future__ import annotations
@@ -90,10 +99,18 @@ __all__ = [
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="synthetic.py",
-        description="Write the synthetic skeleton dataset as NTU .skeleton files and/or Kinetics-skeleton JSON.",
+        description="Write the synthetic skeleton dataset as NTU .skeleton files, Kinetics-skeleton JSON "
+        "and/or MMAction2 annotation pickles.",
     )
     p.add_argument("--out", default="data/synthetic/raw", help="output folder (default: %(default)s)")
-    p.add_argument("--format", default="ntu", choices=FORMATS, help="raw format(s) to write (default: ntu)")
+    p.add_argument(
+        "--format",
+        nargs="+",
+        default=["ntu"],
+        choices=FORMATS,
+        help="one or more of ntu, kinetics, mmaction (synthetic_{3d,2d}.pkl); both = ntu kinetics; "
+        "all = all three (default: ntu)",
+    )
     p.add_argument("--classes", type=int, default=12, help="first K classes of the label map (default: 12)")
     p.add_argument(
         "--subjects", type=int, default=10, help="number of performers, half xsub-train (default: 10)"
@@ -123,7 +140,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         summary = generate(
             args.out,
-            fmt=args.format,
+            fmt=args.format[0] if len(args.format) == 1 else args.format,
             num_classes=args.classes,
             subjects=args.subject_ids if args.subject_ids else args.subjects,
             replications=args.replications,

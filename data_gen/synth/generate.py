@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import os
+import sys
 import time
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -17,13 +18,34 @@ import numpy as np
 
 from data_gen.synth.actions import ACTIONS, LABEL_MAP, load_class_names
 from data_gen.synth.capture import Artefacts, capture_tracks, performance_of, setup_cameras
-from data_gen.synth.geometry import STREAM_CAPTURE, stream_rng
-from data_gen.synth.writers import kinetics_id, kinetics_text, ntu_text, write_ascii
+from data_gen.synth.geometry import STREAM_CAPTURE, STREAM_POSE2D, stream_rng
+from data_gen.synth.writers import kinetics_id, kinetics_text, mmaction_annotations, ntu_text, write_ascii
 from utils.errors import ConfigError
-from utils.io import save_text
+from utils.io import save_pickle, save_text
 
 NTU_DIR = "nturgb+d_skeletons"
-FORMATS = ("ntu", "kinetics", "both")
+FORMATS = ("ntu", "kinetics", "both", "mmaction", "all")
+#: What each ``--format`` writes.
+WRITES = {
+    "ntu": ("ntu",),
+    "kinetics": ("kinetics",),
+    "both": ("ntu", "kinetics"),
+    "mmaction": ("mmaction",),
+    "all": ("ntu", "kinetics", "mmaction"),
+}
+
+
+def format_kinds(fmt: str | Sequence[str]) -> tuple[str, ...]:
+    """The kinds of files (ntu, kinetics, mmaction) that ``--format`` value(s) ``fmt`` ask for."""
+    names = [fmt] if isinstance(fmt, str) else list(fmt)
+    unknown = [n for n in names if n not in FORMATS]
+    if unknown or not names:
+        raise ConfigError(f"--format: expected one or more of {', '.join(FORMATS)}, got {fmt!r}")
+    return tuple(k for k in ("ntu", "kinetics", "mmaction") if any(k in WRITES[n] for n in names))
+
+
+#: MMAction2 annotation files (``--format mmaction``) and their splits.
+MMACTION_FILES = {"3d": "synthetic_3d.pkl", "2d": "synthetic_2d.pkl"}
 #: NTU RGB+D cross-subject training performers; cross-view trains on cameras 2 and 3.
 XSUB_TRAIN_SUBJECTS = (1, 2, 4, 5, 8, 9, 13, 14, 15, 16, 17, 18, 19, 25, 27, 28, 31, 34, 35, 38)
 XSUB_TEST_SUBJECTS = tuple(p for p in range(1, 41) if p not in XSUB_TRAIN_SUBJECTS)
@@ -68,6 +90,7 @@ class Summary:
     seed: int
     ntu_dir: Path | None
     kinetics_counts: dict[str, int] = field(default_factory=dict)
+    mmaction_files: tuple[Path, ...] = ()
     frames: tuple[int, int, float] = (0, 0, 0.0)  # min, max, mean
     seconds: float = 0.0
 
@@ -84,7 +107,7 @@ class Summary:
 class _Job:
     seed: int
     out_dir: str
-    fmt: str
+    kinds: tuple[str, ...]  # format_kinds()
     class_names: tuple[str, ...]
     action_id: int
     subject: int
@@ -126,11 +149,11 @@ def _run_job(job: _Job) -> list[dict[str, Any]]:
         name = sample_name(setup, cam, job.subject, job.replication, job.action_id)
         rng = stream_rng(job.seed, STREAM_CAPTURE, setup, cam, job.subject, job.replication, job.action_id)
         tracks, T, view = capture_tracks(perf, cams[cam], rng, job.artefacts, job.max_frames)
-        if job.fmt in ("ntu", "both"):
+        if "ntu" in job.kinds:
             write_ascii(out / NTU_DIR / f"{name}.skeleton", ntu_text(tracks, T))
         kid = kinetics_id(job.seed, name)
         has = True
-        if job.fmt in ("kinetics", "both"):
+        if "kinetics" in job.kinds:
             text, has = kinetics_text(tracks, T, rng, job.artefacts, name_, job.action_id - 1)
             write_ascii(out / f"kinetics_{part}" / f"{kid}.json", text)
         counts = np.sum([tr.present for tr in tracks], axis=0)
@@ -154,7 +177,44 @@ def _run_job(job: _Job) -> list[dict[str, Any]]:
                 "has_skeleton": has,
             }
         )
+        if "mmaction" in job.kinds:
+            pose_rng = stream_rng(
+                job.seed, STREAM_POSE2D, setup, cam, job.subject, job.replication, job.action_id
+            )
+            rows[-1]["mmaction"] = mmaction_annotations(tracks, T, name, job.action_id - 1, pose_rng)
     return rows
+
+
+def write_mmaction(out: Path, rows: list[dict[str, Any]]) -> tuple[Path, ...]:
+    """``synthetic_{3d,2d}.pkl``: MMAction2 annotation files with xsub and xview splits (rows sorted by name).
+
+    xsub trains on the cross-subject training performers, xview on cameras 2 and 3 (NTU's protocols);
+    the other samples are the ``*_val`` splits. The dicts are rebuilt here (interned names, literal
+    keys, canonical dtypes), so the pickled bytes do not depend on which process made an annotation.
+    """
+    names = [sys.intern(str(r["name"])) for r in rows]
+    split = {
+        "xsub_train": [n for n, r in zip(names, rows) if r["subject"] in XSUB_TRAIN_SUBJECTS],
+        "xsub_val": [n for n, r in zip(names, rows) if r["subject"] not in XSUB_TRAIN_SUBJECTS],
+        "xview_train": [n for n, r in zip(names, rows) if r["camera"] in XVIEW_TRAIN_CAMERAS],
+        "xview_val": [n for n, r in zip(names, rows) if r["camera"] not in XVIEW_TRAIN_CAMERAS],
+    }
+    paths = []
+    for i, file in enumerate(MMACTION_FILES.values()):  # (3D, 2D) per row
+        annotations = []
+        for name, row in zip(names, rows):
+            ann = row["mmaction"][i]
+            clean = {"frame_dir": name, "label": int(ann["label"]), "total_frames": int(ann["total_frames"])}
+            # astype: a fresh array with NumPy's canonical float32 dtype (unpickled ones carry a copy)
+            clean["keypoint"] = ann["keypoint"].astype(np.float32)
+            if "keypoint_score" in ann:
+                clean["keypoint_score"] = ann["keypoint_score"].astype(np.float32)
+                clean["img_shape"] = (int(ann["img_shape"][0]), int(ann["img_shape"][1]))
+                clean["original_shape"] = (int(ann["original_shape"][0]), int(ann["original_shape"][1]))
+            annotations.append(clean)
+        save_pickle({"split": split, "annotations": annotations}, out / file)
+        paths.append(out / file)
+    return tuple(paths)
 
 
 def _stale(folder: Path, pattern: str, expected: set[str]) -> list[Path]:
@@ -165,7 +225,7 @@ def _stale(folder: Path, pattern: str, expected: set[str]) -> list[Path]:
 
 def generate(
     out_dir: str | os.PathLike,
-    fmt: str = "ntu",
+    fmt: str | Sequence[str] = "ntu",
     num_classes: int = 12,
     subjects: int | Sequence[int] = 10,
     replications: int = 1,
@@ -180,14 +240,15 @@ def generate(
 ) -> Summary:
     """Generate the synthetic dataset under ``out_dir`` (see the module docstring for the layout).
 
-    ``subjects`` is a count (performer ids chosen by :func:`choose_subjects`) or explicit ids 1..40.
+    ``fmt``: a ``--format`` value or several (``("ntu", "mmaction")``). ``subjects`` is a count
+    (performer ids chosen by :func:`choose_subjects`) or explicit ids 1..40.
     ``difficulty`` scales every capture artefact (0: clean skeletons, 1: default); ``noise_mm``
     overrides the joint noise alone. ``workers``: processes (None: up to 4 for large sets, 0: inline).
     Files of an earlier run that this one would not write make it fail unless ``overwrite``.
     """
     started = time.perf_counter()
-    if fmt not in FORMATS:
-        raise ConfigError(f"--format: expected one of {', '.join(FORMATS)}, got {fmt!r}")
+    kinds = format_kinds(fmt)
+    fmt = fmt if isinstance(fmt, str) else "+".join(fmt)
     names = load_class_names()
     if not 1 <= num_classes <= len(names):
         raise ConfigError(
@@ -207,7 +268,7 @@ def generate(
         raise ConfigError(f"--difficulty: expected 0..3, got {difficulty}")
     if noise_mm is not None and not 0.0 <= noise_mm <= 100.0:
         raise ConfigError(f"--noise-mm: expected 0..100, got {noise_mm}")
-    limit = MAX_FRAMES - 1 if fmt != "ntu" else MAX_FRAMES
+    limit = MAX_FRAMES - 1 if "kinetics" in kinds else MAX_FRAMES
     max_frames = limit if max_frames is None else int(max_frames)
     if not 30 <= max_frames <= limit:
         raise ConfigError(f"--max-frames: expected 30..{limit} for format {fmt}, got {max_frames}")
@@ -215,7 +276,7 @@ def generate(
     art = Artefacts.from_difficulty(difficulty, noise_mm)
     classes = tuple(names[:num_classes])
     jobs = [
-        _Job(int(seed), str(out), fmt, classes, a, p, r, cams, art, int(max_frames))
+        _Job(int(seed), str(out), kinds, classes, a, p, r, cams, art, int(max_frames))
         for p in ids
         for a in range(1, num_classes + 1)
         for r in range(1, replications + 1)
@@ -230,9 +291,9 @@ def generate(
     }
     expected_kin = {f"{kinetics_id(int(seed), n[: -len('.skeleton')])}.json" for n in expected_ntu}
     stale = []
-    if fmt in ("ntu", "both"):
+    if "ntu" in kinds:
         stale += _stale(out / NTU_DIR, "*.skeleton", expected_ntu)
-    if fmt in ("kinetics", "both"):
+    if "kinetics" in kinds:
         for part in ("train", "val"):
             stale += _stale(out / f"kinetics_{part}", "*.json", expected_kin)
     if stale and not overwrite:
@@ -262,7 +323,7 @@ def generate(
     rows.sort(key=lambda r: r["name"])
 
     label_jsons: dict[str, int] = {}
-    if fmt in ("kinetics", "both"):
+    if "kinetics" in kinds:
         for part in ("train", "val"):
             entries = {
                 r["kinetics_id"]: {
@@ -275,7 +336,8 @@ def generate(
             }
             save_text(json.dumps(entries, indent=2), out / f"kinetics_{part}_label.json")
             label_jsons[part] = len(entries)
-    if fmt in ("ntu", "both"):
+    mmaction_files = write_mmaction(out, rows) if "mmaction" in kinds else ()
+    if "ntu" in kinds:
         save_text("", out / "samples_with_missing_skeletons.txt")
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=_MANIFEST_FIELDS, extrasaction="ignore", lineterminator="\n")
@@ -293,8 +355,9 @@ def generate(
         cameras=cams,
         replications=replications,
         seed=int(seed),
-        ntu_dir=out / NTU_DIR if fmt in ("ntu", "both") else None,
+        ntu_dir=out / NTU_DIR if "ntu" in kinds else None,
         kinetics_counts=label_jsons,
+        mmaction_files=mmaction_files,
         frames=(min(frames), max(frames), float(np.mean(frames))),
         seconds=time.perf_counter() - started,
     )

@@ -13,6 +13,7 @@ FPS = 30.0
 JOINT = {name: i for i, name in enumerate(NTU_RGB_D.joint_names)}
 #: Independent random streams: ``stream_rng(seed, STREAM_..., *ids)``.
 STREAM_SUBJECT, STREAM_PARTNER, STREAM_SETUP, STREAM_PERFORMANCE, STREAM_CAPTURE = 1, 2, 3, 4, 5
+STREAM_POSE2D = 6  # 2D detector noise of the MMAction2 annotations
 
 # Bone parents rooted at the base of the spine (Kinect's hierarchy); leaves get a zero orientation.
 PARENTS = NTU_RGB_D.parents(0)

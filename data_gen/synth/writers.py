@@ -1,4 +1,4 @@
-"""Writers: NTU ``.skeleton`` text and Kinetics-skeleton JSON of the captured tracks."""
+"""Writers: NTU ``.skeleton`` text, Kinetics-skeleton JSON and MMAction2 annotations of the captured tracks."""
 
 from __future__ import annotations
 
@@ -23,6 +23,14 @@ _COLOR = (1081.4, 959.5, 539.5)
 _OPENPOSE_FROM = np.array([25, 20, 8, 9, 10, 4, 5, 6, 16, 17, 18, 12, 13, 14, 26, 27, 28, 29])
 _OPENPOSE_CONF = np.array([-0.05, 0.05, 0, -0.03, -0.1, 0, -0.03, -0.1, 0, -0.02, -0.06, 0, -0.02, -0.06])
 _OPENPOSE_CONF = np.concatenate([_OPENPOSE_CONF, [-0.08, -0.08, -0.12, -0.12]])
+# COCO-17 keypoints from the same 30 points: nose, left/right eye, left/right ear, then left/right
+# shoulder, elbow, wrist, hip, knee, ankle.
+_COCO_FROM = np.array([25, 27, 26, 29, 28, 4, 8, 5, 9, 6, 10, 12, 16, 13, 17, 14, 18])
+_COCO_CONF = np.array(
+    [0.05, 0.03, 0.03, -0.05, -0.05, 0.05, 0.05, 0, 0, -0.05, -0.05, 0, 0, -0.02, -0.02, -0.06, -0.06]
+)
+#: MMAction2's 2D annotations: image (height, width) of the colour camera.
+IMG_SHAPE = (1080, 1920)
 
 
 def _quaternions(J: np.ndarray) -> np.ndarray:
@@ -156,3 +164,45 @@ def kinetics_id(seed: int, name: str) -> str:
     """A YouTube-like 11-character id for a recording."""
     digest = hashlib.blake2b(f"{seed}:{name}".encode(), digest_size=8).digest()
     return base64.urlsafe_b64encode(digest).decode("ascii")[:11]
+
+
+def mmaction_annotations(
+    tracks: list[Track], T: int, name: str, label: int, rng: np.random.Generator
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """MMAction2 annotations (3D, and 2D COCO-17 with scores) of one recording's actors.
+
+    Only the actors (``kind == 'person'``, in actor order) are kept, as a denoised annotation file
+    would; frames where an actor is not tracked are zero. 3D: camera-space metres, (M, T, 25, 3).
+    2D: the colour camera's pixels (1920 x 1080), (M, T, 17, 2), with ``keypoint_score`` (M, T, 17)
+    from a detector-like model: high in view, low outside the image or for a face turned away, 0 when
+    the actor is not tracked; keypoints are clamped to the image.
+    """
+    actors = [tr for tr in tracks if tr.kind == "person"]
+    kp3 = np.stack([np.where(tr.present[:, None, None], tr.joints, 0.0) for tr in actors]).astype(np.float32)
+    kp2, score = [], []
+    fx, cx, cy = _COLOR
+    h, w = IMG_SHAPE
+    for tr in actors:
+        P = np.concatenate([tr.joints, tr.face], axis=1)[:, _COCO_FROM]  # (T, 17, 3)
+        z = np.maximum(P[..., 2], 0.1)
+        u = cx + fx * P[..., 0] / z + rng.normal(0.0, 1.5, z.shape)
+        v = cy - fx * P[..., 1] / z + rng.normal(0.0, 1.5, z.shape)
+        s = 0.9 + _COCO_CONF - 0.04 * (z - 3.0) + rng.normal(0.0, 0.04, z.shape)
+        outside = (u < 0) | (u > w - 1) | (v < 0) | (v > h - 1)
+        J = tr.joints
+        fwd = unit_vec(tr.face[:, 0] - J[:, JOINT["head"]])
+        facing = np.sum(fwd * -unit_vec(tr.face[:, 0]), axis=-1)  # towards the camera at the origin
+        s[:, :5] = np.where((facing > -0.2)[:, None], s[:, :5], s[:, :5] * 0.3)
+        s = np.clip(np.where(outside, s * 0.3, s), 0.02, 0.99)
+        pix = np.stack([np.clip(u, 0, w - 1), np.clip(v, 0, h - 1)], axis=-1)
+        kp2.append(np.where(tr.present[:, None, None], pix, 0.0))
+        score.append(np.where(tr.present[:, None], s, 0.0))
+    common = {"frame_dir": name, "label": int(label), "total_frames": int(T)}
+    ann2 = {
+        **common,
+        "keypoint": np.stack(kp2).astype(np.float32),
+        "keypoint_score": np.stack(score).astype(np.float32),
+        "img_shape": IMG_SHAPE,
+        "original_shape": IMG_SHAPE,
+    }
+    return {**common, "keypoint": kp3}, ann2
