@@ -86,8 +86,8 @@ class _RestrictedUnpickler(pickle.Unpickler):
             if isinstance(obj, type) and (issubclass(obj, np.generic) or issubclass(obj, np.dtype)):
                 return obj
         raise DataError(
-            f"{self._source}: refusing to unpickle '{module}.{name}'; label and score files may only "
-            "hold lists, tuples, dicts, strings, numbers and NumPy arrays"
+            f"{self._source}: refusing to unpickle '{module}.{name}'; label, score and annotation files "
+            "may only hold lists, tuples, dicts, strings, numbers and NumPy arrays"
         )
 
 
