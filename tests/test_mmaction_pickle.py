@@ -139,7 +139,7 @@ def test_bad_samples_are_reported_and_skipped(tmp_path, capsys):
     assert ann["keypoint"].shape == (1, 3, 17, 2) and ann["keypoint_score"].shape == (1, 3, 17)
 
 
-def test_command_line(tmp_path):
+def test_command_line(tmp_path, capsys):
     script = str(ROOT / "data_gen" / "mmaction_pickle.py")
     ok = subprocess.run(
         [sys.executable, script, "to-npy", "--data_path", str(PKL3D), "--out_folder", str(tmp_path / "o"),
@@ -149,19 +149,16 @@ def test_command_line(tmp_path):
     assert ok.returncode == 0, ok.stderr
     assert np.load(tmp_path / "o" / "train_data_joint.npy").shape == (2, 3, 50, 25, 2)
     assert "train: 2 samples written" in ok.stderr
-    missing = subprocess.run(
-        [sys.executable, script, "to-npy", "--data_path", str(PKL3D), "--out_folder", str(tmp_path / "o2"),
-         "--layout", "nturgb+d", "--train-split", "xsub_tr"],
-        capture_output=True, text=True,
-    )  # fmt: skip
-    assert missing.returncode == 1
-    assert missing.stderr.strip() == f"ERROR: {PKL3D}: no split 'xsub_tr'; the file has: xsub_train, xsub_val"
-    back = subprocess.run(
-        [sys.executable, script, "to-pickle", "--data_folder", str(tmp_path / "o"), "--out", str(tmp_path / "b.pkl"),
-         "--train-split", "xsub_train", "--score-channel", "none"],
-        capture_output=True, text=True,
-    )  # fmt: skip
-    assert back.returncode == 0, back.stderr
+    argv = ["to-npy", "--data_path", str(PKL3D), "--out_folder", str(tmp_path / "o2"), "--layout", "nturgb+d"]
+    capsys.readouterr()
+    assert mp.main([*argv, "--train-split", "xsub_tr"]) == 1
+    assert (
+        capsys.readouterr().err.strip()
+        == f"ERROR: {PKL3D}: no split 'xsub_tr'; the file has: xsub_train, xsub_val"
+    )
+    assert not (tmp_path / "o2").exists()
+    back = ["to-pickle", "--data_folder", str(tmp_path / "o"), "--out", str(tmp_path / "b.pkl")]
+    assert mp.main([*back, "--train-split", "xsub_train", "--score-channel", "none"]) == 0
     assert load_pickle(tmp_path / "b.pkl")["split"] == {
         "xsub_train": ["S001C001P001R001A001", "S003C003P007R001A024"]
     }
