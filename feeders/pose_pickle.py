@@ -109,7 +109,11 @@ def load_annotation_file(path: str | os.PathLike) -> AnnotationFile:
     try:
         stat = path.stat()
     except OSError:
-        raise DataError(f"{path}: file not found (an MMAction2/PYSKL annotation .pkl)") from None
+        raise DataError(
+            f"{path}: no such annotation file (download MMAction2/PYSKL's pickles, or write one with "
+            "data_gen/mmaction_pickle.py to-pickle or data_gen/synthetic.py --format mmaction; README, "
+            "'MMAction2 / PYSKL skeleton pickles')"
+        ) from None
     key = (str(path.resolve()), stat.st_mtime_ns, stat.st_size)
     cached = _CACHE.get(key)
     if cached is None:
