@@ -25,7 +25,7 @@ Memory: ``to-npy`` holds the input pickle (about its file size) and writes throu
 
 Usage, from the repository root::
 
-    python data_gen/mmaction_pickle.py to-npy --data_path ./data/mmaction/ntu60_3danno.pkl \\
+    python data_gen/mmaction_pickle.py to-npy --data_path ./data/mmaction/ntu60_3d.pkl \\
         --out_folder ./data/ntu_mmaction/xsub --train-split xsub_train --val-split xsub_val --layout ntu_rgb_d
     python data_gen/mmaction_pickle.py to-pickle --data_folder ./data/ntu/xsub --out ./data/ntu_xsub.pkl \\
         --train-split xsub_train --val-split xsub_val

@@ -18,15 +18,16 @@ FormatGCNInput; the result is in this project's layout: (C, T, V, M) float32 for
 Config block (ST-GCN on NTU60 X-Sub 3D, bone stream)::
 
     feeder: pose_pickle
-    train_feeder_args: {data_path: ./data/mmaction/ntu60_3danno.pkl, split: xsub_train, stream: b,
+    train_feeder_args: {data_path: ./data/mmaction/ntu60_3d.pkl, split: xsub_train, stream: b,
                         dataset: nturgb+d, clip_len: 100}
-    test_feeder_args:  {data_path: ./data/mmaction/ntu60_3danno.pkl, split: xsub_val, stream: b,
+    test_feeder_args:  {data_path: ./data/mmaction/ntu60_3d.pkl, split: xsub_val, stream: b,
                         dataset: nturgb+d, clip_len: 100, num_clips: 10, test_mode: true}
 
 Memory: the pickle is read whole, once per process (a module-level cache shared by every feeder on
-the same file, e.g. training and test sets, as long as one of them is alive): about the file's size
-(arrays stay as stored; NTU's 3D and HRNet 2D files are roughly 1-4 GB, ``gym_hrnet.pkl`` similar).
-Feeders keep references to their own annotations only. DataLoader workers started by fork (Linux)
+the same file, e.g. training and test sets, as long as one of them is alive): about the file's size,
+since the arrays stay as stored (check the size of your download: that is the resident memory).
+Construction also checks every annotation once (shape, finite values, non-empty), one pass over
+the arrays. Feeders keep references to their own annotations only. DataLoader workers started by fork (Linux)
 share these arrays copy-on-write; when a feeder is pickled (spawn), only its own annotations travel.
 The per-sample pipeline works on one clip at a time (a few MB at most).
 """
@@ -171,7 +172,8 @@ class PosePickleFeeder(Dataset):
     """A split of an MMAction2 / PYSKL skeleton pickle through MMAction2's GCN pipeline.
 
     Args:
-        data_path: the annotation ``.pkl`` (``ntu60_3danno.pkl``, ``ntu60_hrnet.pkl``, ``ntu120_*``, ...).
+        data_path: the annotation ``.pkl`` (MMAction2's ``ntu60_3d.pkl``, ``ntu60_2d.pkl``, ``ntu120_*``,
+            ``gym_2d.pkl``; PYSKL's ``ntu60_3danno.pkl``, ``ntu60_hrnet.pkl``, ...).
         split: a split name of the file (``xsub_train``, ``xview_val``, ``xset_train``, ...); None: all.
         stream: ``j``, ``b``, ``jm``, ``bm`` (or ``joint``, ``bone``, ``joint_motion``, ``bone_motion``), or
             a list of them, concatenated on the channels (early fusion, as MMAction2's ``feats``).
