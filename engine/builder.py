@@ -114,10 +114,15 @@ def model_layout(model: nn.Module) -> Layout | None:
     return None
 
 
+# MMAction2's short stream names (GenSkeFeat's feats) and the project's long ones are the same streams
+STREAM_ALIASES = {"j": "joint", "b": "bone", "jm": "joint_motion", "bm": "bone_motion"}
+
+
 def feeder_stream(args: Mapping[str, Any]) -> str:
     """The stream a feeder yields: its ``stream`` argument, else what the data file name says."""
     from_file = stream_of_file(args.get("data_path", "")) or "joint"
     stream = args.get("stream", "joint")
+    stream = STREAM_ALIASES.get(stream, stream) if isinstance(stream, str) else stream
     if stream != "joint" and from_file != "joint":
         raise ConfigError(
             f"stream '{stream}' is computed from joint data, but data_path {args.get('data_path')} already "
@@ -158,6 +163,10 @@ def build_feeder(
 
 
 # Where the data files of the shipped configs come from (README, "Data"): folder -> command.
+# MMAction2 / PYSKL annotation pickles are downloaded (README, "Downloads") or converted
+_PICKLE_HINT = (
+    "; download it (README, 'Downloads') or make one with python data_gen/mmaction_pickle.py to-pickle"
+)
 _GENERATORS = (
     ("ntu_denoised", "python data_gen/ntu_gendata.py --denoise --out_folder ./data/ntu_denoised/"),
     (
@@ -183,6 +192,8 @@ def _generator_hint(message: str, args: Mapping[str, Any]) -> str:
     if "file not found" not in message:
         return ""
     path = str(args.get("data_path", "")).replace("\\", "/")
+    if path.endswith(".pkl"):
+        return "" if "download" in message else _PICKLE_HINT
     for folder, command in _GENERATORS:
         if f"/{folder}/" in path or path.startswith(f"{folder}/"):
             return f"; generate it with: {command}"
@@ -232,6 +243,11 @@ def stratified_split(labels: Sequence[int], fraction: float, seed: int) -> tuple
             k = min(max(k, 1), len(idx) - 1)
         val.append(rng.permutation(idx)[:k])
     val_idx = np.sort(np.concatenate(val)) if val else np.zeros(0, dtype=np.int64)
+    if fraction > 0 and len(val_idx) == 0:
+        raise ConfigError(
+            f"val_fraction: {fraction} of {len(labels)} training samples holds out nothing (every class has "
+            "one sample); give a validation set, a larger val_fraction, or val_fraction 0"
+        )
     train_idx = np.setdiff1d(np.arange(len(labels)), val_idx)
     return train_idx, val_idx
 

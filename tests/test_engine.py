@@ -303,3 +303,14 @@ def test_multi_clip_scores_average_probabilities_when_the_model_asks():
     torch.testing.assert_close(out.softmax(-1), per_clip.softmax(-1).mean(1))
     out, _ = forward_logits(Clips("logits"), x)
     torch.testing.assert_close(out, per_clip.mean(1))
+
+
+def test_short_stream_names_are_the_long_ones_and_empty_holdouts_are_refused():
+    from engine import builder
+
+    assert builder.feeder_stream({"stream": "bm"}) == "bone_motion"
+    assert builder.feeder_stream({"stream": "j"}) == builder.feeder_stream({}) == "joint"
+    with pytest.raises(ConfigError, match="holds out nothing"):
+        builder.stratified_split([0, 1, 2, 3], 0.1, seed=1)
+    train, val = builder.stratified_split([0, 0, 1, 1, 2, 2], 0.1, seed=1)
+    assert len(val) == 3 and sorted([*train, *val]) == list(range(6))
