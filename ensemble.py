@@ -18,7 +18,12 @@ joint 2, joint motion 1, bone 2, bone motion 1 (by the stream named in each fold
 follows the file order: ``--scores`` as given; ``--datasets`` per model joint, joint_motion, bone,
 bone_motion, so ``--weights 2 1 2 1`` is the four-stream setting. ``--softmax`` turns each stream into
 probabilities before the weighted sum. ``--search`` chooses the weights on the validation scores that training
-writes when ``val_fraction > 0`` (``epoch<E>_val_score.pkl``) and then applies them to the test scores.
+writes when it has a validation set (``val_feeder_args`` or ``val_fraction > 0``: ``epoch<E>_val_score.pkl``)
+and then applies them to the test scores.
+
+Splits (docs/custom_data.md, "The split"): ``train`` fits, ``val`` picks weights and fusion weights, ``test``
+is the final evaluation. ``--datasets`` scores ``test_label.pkl``, or ``val_label.pkl`` when the data have no
+test part (2s-AGCN's naming: NTU's, Kinetics' and NW-UCLA's ``val`` files are their test sets).
 """
 
 from __future__ import annotations
@@ -42,6 +47,7 @@ from engine.fusion import (
     discover,
     discover_val,
     run_job,
+    validation_labels,
 )
 from feeders.streams import STREAMS
 from utils.cli import run_cli
@@ -64,7 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--datasets",
         nargs="+",
         metavar="DATASET",
-        help="benchmarks, e.g. ntu/xsub ntu120/xset120 (default ntu/xsub): score files <work-root>/<dataset>/*_test_*/epoch1_test_score.pkl, labels <data-root>/<dataset>/val_label.pkl",
+        help="benchmarks, e.g. ntu/xsub ntu120/xset120 (default ntu/xsub): score files <work-root>/<dataset>/*_test_*/epoch1_test_score.pkl, labels <data-root>/<dataset>/test_label.pkl, else val_label.pkl (2s-AGCN's name for the test set)",
     )
     src.add_argument(
         "--scores",
@@ -124,7 +130,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--val-labels",
         type=Path,
         metavar="PKL",
-        help="--search: label pickle covering the validation names (default <data-root>/<dataset>/train_label.pkl)",
+        help="--search: label pickle covering the validation names (default <data-root>/<dataset>/val_label.pkl for data with a test part and a validation part, else train_label.pkl)",
     )
     p.add_argument("--softmax", action="store_true", help="softmax each stream before the weighted sum")
     p.add_argument("--csv", type=Path, help="write the accuracy table as CSV (fractions)")
@@ -164,8 +170,6 @@ def _jobs(args: argparse.Namespace) -> list[Job]:
         if not args.search:
             continue
         job.val_labels = args.val_labels
-        if job.val_labels is None and job.dataset is not None:
-            job.val_labels = Path(args.data_root) / job.dataset / "train_label.pkl"
         if args.val_scores:
             if len(args.val_scores) != len(job.files):
                 raise ConfigError(
@@ -177,6 +181,8 @@ def _jobs(args: argparse.Namespace) -> list[Job]:
             raise ConfigError("--search with --scores needs --val-scores (same order) and --val-labels")
         else:
             job.val_files = discover_val(job.dataset, job.files, args.work_root)
+        if job.val_labels is None and job.dataset is not None:
+            job.val_labels = validation_labels(Path(args.data_root) / job.dataset, job.val_files[0])
         if job.val_labels is None:
             raise ConfigError(
                 "--search needs --val-labels (the label pickle covering the validation samples)"

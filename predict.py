@@ -40,6 +40,7 @@ from engine.loop import forward_logits
 from engine.runtime import resolve_device
 from engine.workdir import make_writable_dir
 from feeders.feeder import SampleTransform
+from feeders.sgn import fit_persons
 from feeders.streams import bone_parents
 from model.loading import load_weights
 from utils.cli import one_line_warnings, run_cli
@@ -140,7 +141,7 @@ class StreamModel:
         self.model.to(self.device).eval()
         self.stream = self.meta["stream"]
         parents = bone_parents(self.layout) if self.stream.startswith("bone") and self.layout else None
-        sampler = dict(self.feeder_args.get("sampler") or {})
+        sampler = fit_persons(self.feeder_args.get("sampler") or {}, self.meta["num_person"])
         if sampler:
             sampler["deterministic"] = True  # test-time draws independent of anything but the clip
             sampler.pop("rotation", None)

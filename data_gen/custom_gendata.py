@@ -38,8 +38,6 @@ if __package__ in (None, ""):  # run as a file: make the repository root importa
 
 import argparse
 import collections
-import csv
-import io
 import json
 import math
 import zipfile
@@ -49,12 +47,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import yaml
 
 from data_gen.common import (
     LOG,
     RunSummary,
     SplitWriter,
+    _layout_dict,
     add_common_arguments,
     cli,
     default_workers,
@@ -65,15 +63,25 @@ from data_gen.common import (
     split_done,
     write_splits,
 )
+from data_gen.custom_splits import (
+    PARTS,
+    Output,
+    carve_val,
+    discover_splits,
+    fold_outputs,
+    read_split_file,  # noqa: F401  (part of this module's API)
+    read_split_table,  # noqa: F401
+)
 from data_gen.preprocess import normalize_mtvc
-from graph.layouts import Layout, get_layout
+from data_gen.starter import layout_text, shown, write_starter
+from graph.layouts import LAYOUT_FILE_SUFFIXES, Layout, get_layout, layout_from_file
 from utils.errors import ConfigError, DataError, closest
 from utils.io import save_text
 from utils.registry import READERS
 
-SUFFIXES = (".npz", ".json")
-PARTS = ("train", "val", "test")
-MAX_FRAME_CAP = 300  # default max_frame: the longest clip, but no more than this
+MAX_FRAME_CAP = 300  # default max_frame: a percentile of the clip lengths, but no more than this
+MAX_FRAME_PERCENTILE = 95.0
+LAYOUT_FILE = "layout.yaml"  # the dataset's skeleton, beside the data
 MAX_PERSON = 2
 NORMALIZE = ("none", "center", "agcn", "view")
 # 2s-AGCN pre-normalisation axes (zaxis: hip -> spine, xaxis: right -> left shoulder) of named layouts.
@@ -82,7 +90,6 @@ AGCN_AXES: dict[str, tuple[tuple[int, int], tuple[int, int]]] = {
     "nw_ucla": ((0, 1), (8, 4)),
 }
 CLASSES_FILE = "classes.txt"
-SPLIT_FILES = ("split.json", "split.csv")
 
 
 # -- clip files ------------------------------------------------------------------------------------
@@ -502,35 +509,15 @@ def load_layout(spec: str | os.PathLike | Mapping[str, Any] | Layout) -> Layout:
     """A layout name, a mapping, a Layout, or a YAML/JSON file holding a custom layout mapping.
 
     The file holds ``{num_node, edges, center[, bone_root, joint_names, index_base, name]}``, either at
-    the top level or under a ``layout:`` key (so a config's ``graph_args`` block can be reused).
+    the top level or under a ``layout:`` key (so a config's ``graph_args`` block can be reused); see
+    :func:`graph.layouts.layout_from_file`.
     """
     if isinstance(spec, (Layout, Mapping)):
         return get_layout(spec)
     text = str(spec)
-    path = Path(text)
-    if not (path.suffix.lower() in (".yaml", ".yml", ".json") or path.is_file()):
-        return get_layout(text)
-    try:
-        obj = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read the layout file ({exc.strerror or exc})") from exc
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = f":{mark.line + 1}" if mark is not None else ""
-        raise ConfigError(f"{path}{line}: not valid YAML/JSON ({getattr(exc, 'problem', exc)})") from exc
-    if isinstance(obj, Mapping) and "layout" in obj and "num_node" not in obj:
-        obj = obj["layout"]
-    if isinstance(obj, str):
-        return get_layout(obj)
-    if not isinstance(obj, Mapping):
-        raise ConfigError(
-            f"{path}: expected a layout mapping {{num_node, edges, center}}, got {type(obj).__name__}"
-        )
-    try:
-        layout = get_layout({"name": path.stem, **obj})
-    except ConfigError as exc:
-        raise ConfigError(f"{path}: {exc}") from None
-    return layout
+    if Path(text).suffix.lower() in LAYOUT_FILE_SUFFIXES or Path(text).is_file():
+        return layout_from_file(text)
+    return get_layout(text)
 
 
 def read_classes(path: str | os.PathLike) -> list[str]:
@@ -551,141 +538,6 @@ def read_classes(path: str | os.PathLike) -> list[str]:
     if not names:
         raise ConfigError(f"{path}: no class names (expected one per line, in label order)")
     return names
-
-
-def read_split_file(path: str | os.PathLike) -> dict[str, str]:
-    """``{sample name: part}`` from ``split.json`` or ``split.csv``.
-
-    JSON: ``{"name": "train", ...}`` or ``{"train": [names], "val": [...], ...}``. CSV: rows
-    ``name,part`` (a first row ``name,split`` / ``name,part`` is a header). Names may carry the file
-    suffix. ConfigError naming the file (and line) for anything else.
-    """
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read the split file ({exc.strerror or exc})") from exc
-    split: dict[str, str] = {}
-
-    def add(name: Any, part: Any, where: str) -> None:
-        name, part = str(name).strip(), str(part).strip().lower()
-        if part not in PARTS:
-            raise ConfigError(f"{where}: part '{part}' for '{name}'; expected one of {', '.join(PARTS)}")
-        stem = _stem(name)
-        if stem in split and split[stem] != part:
-            raise ConfigError(f"{where}: '{name}' is in both {split[stem]} and {part}")
-        split[stem] = part
-
-    if path.suffix.lower() == ".json":
-        try:
-            obj = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise ConfigError(f"{path}:{exc.lineno}: not valid JSON ({exc.msg})") from exc
-        if not isinstance(obj, dict):
-            raise ConfigError(f"{path}: expected an object {{name: part}} or {{part: [names]}}")
-        for key, value in obj.items():
-            if isinstance(value, list):
-                for name in value:
-                    add(name, key, str(path))
-            elif isinstance(value, str):
-                add(key, value, str(path))
-            else:
-                raise ConfigError(f"{path}: entry '{key}' must be a part name or a list of sample names")
-        return split
-    for lineno, row in enumerate(csv.reader(io.StringIO(text)), start=1):
-        cells = [c.strip() for c in row]
-        if not any(cells) or cells[0].startswith("#"):
-            continue
-        if lineno == 1 and cells[0].lower() in ("name", "sample", "file") and len(cells) >= 2:
-            continue  # header
-        if len(cells) < 2:
-            raise ConfigError(f"{path}:{lineno}: expected 'name,part', got {','.join(cells)!r}")
-        add(cells[0], cells[1], f"{path}:{lineno}")
-    return split
-
-
-def _stem(name: str) -> str:
-    for suffix in SUFFIXES:
-        if name.lower().endswith(suffix):
-            return name[: -len(suffix)]
-    return name
-
-
-def _clip_files(folder: Path) -> list[Path]:
-    return sorted(
-        p
-        for p in folder.iterdir()
-        if p.is_file()
-        and p.suffix.lower() in SUFFIXES
-        and p.name not in SPLIT_FILES
-        and not p.name.startswith(".")
-    )
-
-
-def discover(
-    data_path: Path, split_file: Path | None, summary: RunSummary
-) -> dict[str, list[tuple[str, Path]]]:
-    """``{part: [(name, path), ...]}`` (names sorted) from subfolders or a split file.
-
-    Duplicate names and clips the split file does not mention are reported; problems with the split
-    itself raise ConfigError.
-    """
-    if not data_path.is_dir():
-        raise ConfigError(f"{data_path}: data folder not found")
-    subfolders = [p for p in PARTS if (data_path / p).is_dir()]
-    parts: dict[str, list[tuple[str, Path]]] = {}
-    if split_file is None and subfolders:
-        ignored = [name for name in SPLIT_FILES if (data_path / name).is_file()]
-        if ignored:
-            summary.add_warning(
-                f"{data_path / ignored[0]}: not used, the {'/, '.join(subfolders)}/ subfolders give the split "
-                "(pass --split to use the file)"
-            )
-        for part in subfolders:
-            files = _clip_files(data_path / part)
-            if not files:
-                summary.add_warning(f"{data_path / part}: no .npz or .json clips in this folder")
-            parts[part] = _unique(files, summary)
-        loose = _clip_files(data_path)
-        if loose:
-            summary.skipped[f"clips outside {'/, '.join(subfolders)}/ subfolders"] += len(loose)
-        return parts
-    if split_file is None:
-        found = [data_path / name for name in SPLIT_FILES if (data_path / name).is_file()]
-        if not found:
-            raise ConfigError(
-                f"{data_path}: no split; put the clips in train/, val/, test/ subfolders or add "
-                f"{' or '.join(SPLIT_FILES)} (sample name -> train/val/test), or pass --split"
-            )
-        split_file = found[0]
-    split = read_split_file(split_file)
-    files = _unique(_clip_files(data_path), summary)
-    known = set()
-    for name, path in files:
-        part = split.get(name)
-        if part is None:
-            summary.skipped[f"clips not listed in {split_file.name}"] += 1
-            LOG.debug("%s: not in %s; not used", path, split_file)
-            continue
-        known.add(name)
-        parts.setdefault(part, []).append((name, path))
-    absent = sorted(set(split) - known)
-    if absent:
-        summary.add_warning(
-            f"{split_file}: {len(absent)} listed sample(s) have no clip file in {data_path}, e.g. '{absent[0]}'"
-        )
-    return {part: parts[part] for part in PARTS if part in parts}
-
-
-def _unique(files: Sequence[Path], summary: RunSummary) -> list[tuple[str, Path]]:
-    seen: dict[str, Path] = {}
-    for path in files:
-        name = path.stem
-        if name in seen:
-            summary.add_bad(f"{path}: duplicate sample name '{name}' (also {seen[name].name}); skipped")
-            continue
-        seen[name] = path
-    return sorted(seen.items())
 
 
 # -- scanning ------------------------------------------------------------------------------------------
@@ -754,6 +606,27 @@ def _label_classes(
 
 
 # -- generation ------------------------------------------------------------------------------------
+def default_max_frame(lengths: Sequence[int], percentile: float = MAX_FRAME_PERCENTILE) -> int:
+    """``max_frame`` when none is given: the ``percentile`` of the clip lengths (rounded up), at most 300."""
+    return int(min(MAX_FRAME_CAP, math.ceil(float(np.percentile(np.asarray(lengths), percentile)))))
+
+
+def planned_outputs(
+    splits: Mapping[str, Mapping[str, Sequence[Any]]], folds: int | None, val_fraction: float
+) -> list[Output]:
+    """Every output part, known before any clip is read (so finished ones can be kept)."""
+    if folds is not None:
+        parts = ("train", "val", "test") if val_fraction > 0 else ("train", "test")
+        return [Output(f"fold{k}", part) for k in range(folds) for part in parts]
+    out = []
+    for split, parts in splits.items():
+        names = set(parts)
+        if val_fraction > 0 and "train" in names and "val" not in names:
+            names.add("val")
+        out += [Output(split, part) for part in PARTS if part in names]
+    return out
+
+
 def gendata(
     data_path: str | os.PathLike,
     out_folder: str | os.PathLike,
@@ -761,7 +634,7 @@ def gendata(
     split: str | os.PathLike | None = None,
     classes: str | os.PathLike | Sequence[str] | None = None,
     max_frame: int | None = None,
-    max_person: int = MAX_PERSON,
+    max_person: int | None = None,
     normalize: str = "none",
     scores: bool = True,
     channels: int | None = None,
@@ -771,13 +644,24 @@ def gendata(
     strict: bool = False,
     overwrite: bool = False,
     chunk_size: int = 16,
+    folds: int | None = None,
+    seed: int = 0,
+    val_fraction: float = 0.0,
+    starter: bool = True,
+    command: Mapping[str, Any] | None = None,
 ) -> RunSummary:
-    """Generate ``{out_folder}/{part}_data_joint.npy`` and ``{part}_label.pkl`` for every part with clips.
+    """Generate ``{part}_data_joint.npy`` and ``{part}_label.pkl`` for every part of every split.
 
-    ``split``: a split file (default: ``split.json``/``split.csv`` in ``data_path``, or the part
-    subfolders); ``classes``: a class list file or the names (default: ``classes.txt`` in
+    ``split``: a split file or table (default: ``split.json``/``split.csv`` in ``data_path``, or the
+    part subfolders); ``classes``: a class list file or the names (default: ``classes.txt`` in
     ``data_path`` if present); ``scores=False`` drops the confidence channel; ``channels`` fixes C
-    (default: what most clips have). Parts whose two outputs exist are kept unless ``overwrite``.
+    (default: what most clips have). ``folds``: k stratified folds (``seed``) of all clips instead of
+    the given split, in ``{out_folder}/fold<k>/``; named splits of a split table go to
+    ``{out_folder}/<name>/``. ``val_fraction``: a split without a val part gets a stratified share of
+    its training clips as val. Every clip is read once, whatever the number of folds or splits.
+    Outputs whose two files exist are kept unless ``overwrite``. With ``starter``, starter configs and
+    an experiment file are written next to the data (:mod:`data_gen.starter`; ``command``: the
+    generator's arguments for the experiment's data step).
     """
     data_path, out_folder = Path(data_path), Path(out_folder)
     skeleton = load_layout(layout)
@@ -790,6 +674,10 @@ def gendata(
             raise ConfigError(f"{key}: expected a positive integer, got {value!r}")
     if channels is not None and channels not in (2, 3):
         raise ConfigError(f"channels: expected 2 (x, y) or 3 (x, y, z), got {channels}")
+    if folds is not None and (isinstance(folds, bool) or not isinstance(folds, int) or folds < 2):
+        raise ConfigError(f"folds: expected an integer >= 2, got {folds!r}")
+    if not 0.0 <= val_fraction < 1.0:
+        raise ConfigError(f"val_fraction: expected a fraction in [0, 1), got {val_fraction}")
     workers = default_workers() if workers is None else workers
     summary = RunSummary("custom_gendata", strict=strict)
     if isinstance(classes, (str, os.PathLike)):
@@ -799,85 +687,129 @@ def gendata(
     else:
         class_names = None if classes is None else [str(c) for c in classes]
 
-    parts = discover(data_path, None if split is None else Path(split), summary)
-    if not parts:
+    splits = discover_splits(
+        data_path, None if split is None else Path(split), summary, pool=folds is not None
+    )
+    if not any(members for parts in splits.values() for members in parts.values()):
         raise ConfigError(f"{data_path}: no .npz or .json clips found for any part")
-    todo = []
-    for part, members in parts.items():
-        rep = summary.split(part)
-        rep.candidates = len(members)
-        if split_done(*_split_paths(out_folder, part)) and not overwrite:
-            rep.status = "exists"
-        else:
-            todo.append(part)
+    planned = planned_outputs(splits, folds, val_fraction)
+    todo = [o for o in planned if overwrite or not split_done(*o.paths(out_folder))]
+    for output in planned:
+        if output not in todo:
+            summary.split(output.name).status = "exists"
+    folders = list(dict.fromkeys(o.folder for o in planned))
+
+    def starter_files() -> None:  # next to the data, also when it was all made before
+        if starter:
+            layout_ref, step = _layout_ref(skeleton, out_folder), _step(command, planned, out_folder)
+            write_starter(out_folder, folders, layout_ref, step, overwrite)
+
     if not todo:
         summary.log()
+        starter_files()
         return summary
+    todo_folders = {o.folder for o in todo}
 
     # First pass: shapes, scores and labels of every clip. Dataset-wide choices (C, scores, class
     # names) come from all parts, kept ones included, so that a part made again matches them.
-    found = scan([str(p) for members in parts.values() for _, p in members], workers, chunk_size)
-    infos: dict[str, ClipInfo] = {}
-    for part, members in parts.items():
-        for _, path in members:
-            error, info = found[str(path)]
-            if error is None:
-                infos[str(path)] = info  # type: ignore[assignment]
-            elif part in todo:
-                _bad(summary, part, error)
+    clips = sorted({str(p) for parts in splits.values() for members in parts.values() for _, p in members})
+    found = scan(clips, workers, chunk_size)
+    infos = {path: info for path, (error, info) in found.items() if error is None}
     if infos:
         channels = channels or _majority([i.channels for i in infos.values()])
         use_scores = scores and _majority([i.has_scores for i in infos.values()])
-        class_names, rejected = _label_classes(infos, class_names, summary)
+        class_names, rejected = _label_classes(infos, class_names, summary)  # type: ignore[arg-type]
     else:
         use_scores, rejected = scores, None
-    if max_frame is None and len(todo) < len(parts):  # the T of a kept part
-        kept = open_npy(_split_paths(out_folder, next(p for p in parts if p not in todo))[0])
-        max_frame = int(kept.shape[2]) if kept.ndim == 5 else None
-        del kept
-    longest = 0
     labels: dict[str, int] = {}
-    for part in todo:
-        for _, path in parts[part]:
-            info = infos.get(str(path))
-            if info is None:
-                continue
+    bad: dict[str, str] = {}
+    for path in clips:
+        error, info = found[path]
+        if info is not None:
             try:
                 check_dims(path, info.joints, info.channels, skeleton, channels)
-                labels[str(path)] = _accept(path, info, use_scores, rejected, class_names)
-            except DataError as exc:
-                _bad(summary, part, str(exc))
+                labels[path] = _accept(Path(path), info, use_scores, rejected, class_names)
                 continue
-            longest = max(longest, info.frames)
-    crowded = sum(infos[p].persons > max_person for p in labels)
+            except DataError as exc:
+                error = str(exc)
+        bad[path] = str(error)
+
+    # Which clips go into which output; a bad clip is reported once and counted in its parts.
+    assigned: dict[Output, list[tuple[str, Path]]] = {}
+    if folds is not None:
+        pool = [(n, p) for n, p in splits[""]["all"] if str(p) in labels]
+        for path in bad:
+            summary.add_bad(bad[path])
+            summary.skipped["bad file"] += 1
+        if pool:
+            assigned = fold_outputs(pool, [labels[str(p)] for _, p in pool], folds, seed, val_fraction)
+        small = sorted(c for c, n in collections.Counter(labels.values()).items() if n < folds)
+        if small:
+            summary.add_warning(
+                f"{len(small)} class(es) have fewer clips than the {folds} folds (e.g. label {small[0]}); "
+                "some folds test none of them"
+            )
+    else:
+        reported = set()
+        for name, parts in splits.items():
+            for part, members in parts.items():
+                output = Output(name, part)
+                for _, path in members:
+                    if str(path) in bad and output in todo:
+                        summary.split(output.name).skipped["bad file"] += 1
+                        if str(path) not in reported:
+                            reported.add(str(path))
+                            summary.add_bad(bad[str(path)])
+            good = {part: [(n, p) for n, p in members if str(p) in labels] for part, members in parts.items()}
+            for part, members in carve_val(good, labels, val_fraction, seed, name or str(data_path)).items():
+                assigned[Output(name, part)] = members
+    for output in todo:
+        rep = summary.split(output.name)
+        rep.candidates = len(assigned.get(output, [])) + sum(rep.skipped.values())
+
+    kept = [o for o in planned if o not in todo]
+    if kept and (max_frame is None or max_person is None):  # the T and M of a kept part
+        array = open_npy(kept[0].paths(out_folder)[0])
+        if array.ndim == 5:
+            max_frame = int(array.shape[2]) if max_frame is None else max_frame
+            max_person = int(array.shape[4]) if max_person is None else max_person
+        del array
+    used = sorted({str(p) for o in todo for _, p in assigned.get(o, [])})
+    if max_person is None:  # as many person slots as the clips have, at most MAX_PERSON
+        max_person = min(MAX_PERSON, max((infos[p].persons for p in used), default=1))
+    crowded = sum(infos[p].persons > max_person for p in used)
     if crowded:
         rule = "highest mean score" if use_scores else "most motion"
         summary.add_warning(
             f"{crowded} clip(s) have more than {max_person} persons; the {max_person} with the {rule} are kept"
         )
-    if max_frame is None and longest:
-        max_frame = min(longest, MAX_FRAME_CAP)
-        if longest > MAX_FRAME_CAP:
-            over = sum(i.frames > MAX_FRAME_CAP for p, i in infos.items() if p in labels)
+    if max_frame is None and used:
+        lengths = [infos[p].frames for p in used]
+        max_frame = default_max_frame(lengths)
+        longer = sorted((p for p in used if infos[p].frames > max_frame), key=lambda p: -infos[p].frames)
+        if longer:
+            named = ", ".join(f"{Path(p).stem} ({infos[p].frames})" for p in longer[:20])
+            more = f" and {len(longer) - 20} more" if len(longer) > 20 else ""
             summary.add_warning(
-                f"{over} clip(s) longer than {MAX_FRAME_CAP} frames (up to {longest}) are downsampled to "
-                f"{MAX_FRAME_CAP}; pass --max_frame to choose"
+                f"max_frame {max_frame}: the {MAX_FRAME_PERCENTILE:g}th percentile of the {len(lengths)} clip "
+                f"lengths (longest {max(lengths)}); {len(longer)} longer clip(s) are uniformly downsampled to "
+                f"{max_frame} frames: {named}{more}; pass --max_frame to choose"
             )
 
     writers: dict[str, SplitWriter] = {}
-    items: list[tuple[str, list[tuple[str, int]]]] = []
+    targets: dict[str, list[tuple[str, int]]] = {}
     sample_shape = (int(channels or 0) + int(use_scores), max_frame or 1, skeleton.num_node, max_person)
-    for part in todo:
-        rep = summary.split(part)
-        good = [(name, path) for name, path in parts[part] if str(path) in labels]
+    for output in todo:
+        rep = summary.split(output.name)
+        good = assigned.get(output, [])
         if not good:
             rep.status = "empty"
-            summary.add_warning(f"{part}: no usable clips; nothing written")
+            summary.add_warning(f"{output.name}: no usable clips; nothing written")
             continue
         for row, (_, path) in enumerate(good):
-            items.append((str(path), [(part, row)]))
-        npy, pkl = _split_paths(out_folder, part)
-        writers[part] = SplitWriter(
+            targets.setdefault(str(path), []).append((output.name, row))
+        npy, pkl = output.paths(out_folder)
+        writers[output.name] = SplitWriter(
             npy, pkl, [n for n, _ in good], [labels[str(p)] for _, p in good], sample_shape
         )
     options = {
@@ -891,15 +823,38 @@ def gendata(
         "xaxis": xaxis,
     }
     if writers:
+        items = sorted(targets.items())
         write_splits(summary, writers, items, read_sample, options, workers, "read + write", chunk_size)
-    if any(summary.split(p).status == "written" for p in todo):
+    written = {o.folder for o in todo if summary.split(o.name).status == "written"}
+    for folder in sorted(written & todo_folders):
+        base = out_folder / folder if folder else out_folder
         if class_names is not None:
-            save_text("".join(f"{name}\n" for name in class_names), out_folder / "label_map.txt")
+            save_text("".join(f"{name}\n" for name in class_names), base / "label_map.txt")
         record_options(
-            summary, out_folder, "data_gen.custom_gendata.read_clip", {**options, "classes": class_names}
+            summary, base, "data_gen.custom_gendata.read_clip", {**options, "classes": class_names}
         )
+    if written:
+        save_text(layout_text(_layout_dict(skeleton)), out_folder / LAYOUT_FILE)
     summary.log()
+    if written:
+        starter_files()
     return summary
+
+
+def _step(
+    command: Mapping[str, Any] | None, planned: Sequence[Output], out_folder: Path
+) -> dict[str, Any] | None:
+    """The experiment file's data step: this generator, its arguments, and the last file it makes."""
+    if command is None:
+        return None
+    creates = shown(planned[-1].paths(out_folder)[1])
+    return {"generator": "custom_gendata", "args": dict(command), "creates": creates}
+
+
+def _layout_ref(skeleton: Layout, out_folder: Path) -> str:
+    """What configs put in ``graph_args.layout``: the name of a named layout, else ``{out}/layout.yaml``."""
+    spec = _layout_dict(skeleton)
+    return spec if isinstance(spec, str) else shown(out_folder / LAYOUT_FILE)
 
 
 def _accept(
@@ -954,11 +909,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--max_frame",
         type=int,
         default=None,
-        help=f"frames per sample (default: the longest clip, at most {MAX_FRAME_CAP}); longer clips are "
-        "uniformly downsampled",
+        help=f"frames per sample (default: the {MAX_FRAME_PERCENTILE:g}th percentile of the clip lengths, at most "
+        f"{MAX_FRAME_CAP}; the longer clips are named in the summary); longer clips are uniformly downsampled",
     )
     parser.add_argument(
-        "--max_person", type=int, default=MAX_PERSON, help="persons per sample (default: %(default)s)"
+        "--max_person",
+        type=int,
+        default=None,
+        help=f"persons per sample (default: the most persons in a clip, at most {MAX_PERSON})",
     )
     parser.add_argument(
         "--normalize",
@@ -988,8 +946,41 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--xaxis", type=int, nargs=2, default=None, help="agcn/view: right and left shoulder joints"
     )
+    parser.add_argument(
+        "--folds",
+        type=int,
+        default=None,
+        help="make K folds stratified by label (seeded by --seed) from all clips, in OUT/fold0 .. fold<K-1>, "
+        "each with train and test (and val with --val_fraction); a given split is pooled",
+    )
+    parser.add_argument("--seed", type=int, default=0, help="seed of --folds and --val_fraction (default: 0)")
+    parser.add_argument(
+        "--val_fraction",
+        type=float,
+        default=0.0,
+        help="a split (or fold) without a val part gets this stratified share of its training clips as val",
+    )
+    parser.add_argument(
+        "--no-configs",
+        dest="starter",
+        action="store_false",
+        help="do not write the starter configs (OUT/configs/) and experiment file (OUT/experiment.yaml)",
+    )
     add_common_arguments(parser)
     return parser
+
+
+def command_args(args: argparse.Namespace) -> dict[str, Any]:
+    """This command's arguments as an experiment file's data step gives them (non-default options)."""
+    defaults = vars(build_parser().parse_args(["--data_path", "x", "--out_folder", "x", "--layout", "x"]))
+    keep = ("data_path", "out_folder", "layout")
+    skip = ("workers", "verbose", "overwrite", "strict", "starter")
+    flags = {}
+    for key, value in vars(args).items():
+        if key in skip or (key not in keep and value == defaults.get(key)):
+            continue
+        flags["no-scores" if key == "scores" else key] = True if key == "scores" else value
+    return flags
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -1012,6 +1003,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             workers=args.workers,
             strict=args.strict,
             overwrite=args.overwrite,
+            folds=args.folds,
+            seed=args.seed,
+            val_fraction=args.val_fraction,
+            starter=args.starter,
+            command=command_args(args),
         )
     )
 

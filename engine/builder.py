@@ -21,6 +21,7 @@ from engine.config import Config
 from engine.runtime import Runtime, worker_init_fn
 from feeders.feeder import stream_of_file
 from graph.layouts import Layout
+from utils import splits
 from utils.errors import ConfigError, DataError, unknown_key_message
 from utils.registry import FEEDERS, MODELS, OPTIMIZERS
 
@@ -137,14 +138,23 @@ def build_feeder(
     key: str,
     layout: Layout | None,
     indices: Sequence[int] | None = None,
+    num_person: int | None = None,
 ) -> Dataset:
-    """Instantiate the feeder class with ``args`` (config key ``key``), filling in layout and indices."""
+    """Instantiate the feeder class with ``args`` (config key ``key``), filling in layout and indices.
+
+    ``num_person``: the model's person slots, for a ``sampler`` whose ``persons`` is ``auto``
+    (:func:`feeders.sgn.fit_persons`).
+    """
     cls = FEEDERS.get(feeder, "feeder")
     args = dict(args)
     check_kwargs(cls, args, key)
     params = inspect.signature(cls).parameters
     if "layout" in params and args.get("layout") is None and layout is not None:
         args["layout"] = layout
+    if isinstance(args.get("sampler"), Mapping):
+        from feeders.sgn import fit_persons
+
+        args["sampler"] = fit_persons(args["sampler"], num_person)
     if indices is not None:
         args["indices"] = list(indices)
     for required in ("data_path", "label_path"):
@@ -232,24 +242,61 @@ def check_data_against_model(
 
 
 def stratified_split(labels: Sequence[int], fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Hold out about ``fraction`` of every class (at least one sample of classes with two or more)."""
-    labels = np.asarray(labels)
-    rng = np.random.default_rng(seed)
-    val: list[np.ndarray] = []
-    for c in np.unique(labels):
-        idx = np.flatnonzero(labels == c)
-        k = int(round(fraction * len(idx)))
-        if len(idx) >= 2:
-            k = min(max(k, 1), len(idx) - 1)
-        val.append(rng.permutation(idx)[:k])
-    val_idx = np.sort(np.concatenate(val)) if val else np.zeros(0, dtype=np.int64)
+    """Hold out about ``fraction`` of every class (:func:`utils.splits.stratified_split`); a ConfigError
+    when that holds out nothing."""
+    train_idx, val_idx = splits.stratified_split(labels, fraction, seed)
     if fraction > 0 and len(val_idx) == 0:
         raise ConfigError(
             f"val_fraction: {fraction} of {len(labels)} training samples holds out nothing (every class has "
             "one sample); give a validation set, a larger val_fraction, or val_fraction 0"
         )
-    train_idx = np.setdiff1d(np.arange(len(labels)), val_idx)
     return train_idx, val_idx
+
+
+def model_persons(cfg: Config) -> int | None:
+    """``model_args.num_person`` with the model class's default filled in (None if it has none)."""
+    value = effective_args(model_class(cfg), cfg.model_args).get("num_person")
+    return value if isinstance(value, int) else None
+
+
+def check_layout_against_data(
+    layout: Layout | None, args: Mapping[str, Any], key: str, config: str | None = None
+) -> None:
+    """The model's layout against the layout the data's ``preprocess.json`` records; DataError naming both.
+
+    The joint count must match whenever the data's layout is known; the edges too when the converter
+    recorded the layout itself (``custom_gendata.py``: the data's bones follow those edges). Data
+    without a ``preprocess.json`` beside them are not checked here.
+    """
+    from graph.layouts import layout_of_data, undirected_edges
+
+    data_path = args.get("data_path")
+    if layout is None or not data_path:
+        return
+    recorded, source, exact = layout_of_data(data_path)
+    if recorded is None:
+        return
+    where = f"{key}: the model's layout '{layout.name}' ({config or 'the config'}: model_args.graph_args)"
+    if recorded.num_node != layout.num_node:
+        raise DataError(
+            f"{where} has {layout.num_node} joints but the data's {source} records layout "
+            f"'{recorded.name}' with {recorded.num_node}; use graph_args: {{layout: {source}}}"
+        )
+    if exact and undirected_edges(recorded) != undirected_edges(layout):
+        extra = sorted(tuple(sorted(e)) for e in undirected_edges(layout) - undirected_edges(recorded))
+        missing = sorted(tuple(sorted(e)) for e in undirected_edges(recorded) - undirected_edges(layout))
+        diff = "; ".join(
+            text
+            for text in (
+                f"edges {extra[:3]} are not the data's" if extra else "",
+                f"the data's edges {missing[:3]} are missing" if missing else "",
+            )
+            if text
+        )
+        raise DataError(
+            f"{where} has other edges than layout '{recorded.name}' recorded in the data's {source} ({diff}); "
+            f"use graph_args: {{layout: {source}}}"
+        )
 
 
 def make_loader(

@@ -56,6 +56,12 @@ class Config:
         {},
         "keyword arguments of the test feeder; in training without data_path: the validation split's options only",
     )
+    val_feeder_args: dict[str, Any] = _opt(
+        {},
+        "training: the validation set (data_path, label_path of a val part) that picks the weights "
+        "(model_selection: val) and writes epoch<E>_val_score.pkl; other keys default to test_feeder_args' "
+        "options and the training stream. Instead of val_fraction",
+    )
     val_fraction: float = _opt(0.0, "fraction of training samples held out as a validation split (0: none)")
     model_selection: str = _opt(
         "last",
@@ -398,8 +404,21 @@ def _validate(cfg: Config) -> None:
         raise ConfigError("batch_size and test_batch_size must be positive")
     if not 0.0 <= cfg.val_fraction < 1.0:
         raise ConfigError(f"val_fraction: expected a fraction in [0, 1), got {cfg.val_fraction}")
-    if cfg.model_selection == "val" and cfg.val_fraction <= 0:
-        raise ConfigError("model_selection: 'val' needs a validation split (set val_fraction, e.g. 0.05)")
+    has_val_set = bool(cfg.val_feeder_args.get("data_path") or cfg.val_feeder_args.get("label_path"))
+    if has_val_set and cfg.val_fraction > 0:
+        raise ConfigError(
+            "val_feeder_args and val_fraction both give a validation set; keep one "
+            "(val_feeder_args: a val part of the data; val_fraction: carved from the training set)"
+        )
+    if has_val_set:
+        for key in ("data_path", "label_path"):
+            if not cfg.val_feeder_args.get(key):
+                raise ConfigError(f"val_feeder_args.{key}: missing (the validation set needs both files)")
+    if cfg.model_selection == "val" and cfg.val_fraction <= 0 and not has_val_set:
+        raise ConfigError(
+            "model_selection: 'val' needs a validation set (val_feeder_args with data_path and label_path, "
+            "or val_fraction, e.g. 0.05)"
+        )
     if cfg.num_epoch < cfg.start_epoch:
         raise ConfigError(f"num_epoch ({cfg.num_epoch}) is smaller than start_epoch ({cfg.start_epoch})")
     if cfg.eval_interval < 1 or cfg.save_interval < 1:

@@ -354,7 +354,7 @@ def _fold_overrides(exp: Experiment, run: Run, config: str, phase: str) -> dict[
     folder = Path(exp.fold_data.format(fold=run.fold))
     cfg = yaml.safe_load((ROOT / config if (ROOT / config).is_file() else Path(config)).read_text())
     out = {}
-    for block in ("train_feeder_args", "test_feeder_args"):
+    for block in ("train_feeder_args", "val_feeder_args", "test_feeder_args"):
         args = cfg.get(block) or {}
         for key in ("data_path", "label_path"):
             if key in args:
@@ -410,7 +410,11 @@ def _selects_best(run: Run) -> bool:
 def test_command(exp: Experiment, run: Run) -> list[str]:
     guess = f"{run.weights_prefix}-best.pt" if _selects_best(run) else f"{run.weights_prefix}-*-*.pt"
     weights = test_weights(run) or Path(guess)
-    keep = {k: v for k, v in run.overrides.items() if not k.startswith(("train_feeder_args", "num_epoch"))}
+    keep = {
+        k: v
+        for k, v in run.overrides.items()
+        if not k.startswith(("train_feeder_args", "val_feeder_args", "num_epoch"))
+    }
     overrides = {**keep, **_fold_overrides(exp, run, run.test_config, "test")}
     return [
         sys.executable,
@@ -662,7 +666,7 @@ def fusion_tables(exp: Experiment, runs: Sequence[Run]):
             job = Job(files, labels, dataset=f"{exp.name}/{fold}/seed{seed}")
             if spec.search:
                 job.val_files = [_latest_val(r) for r in chosen]
-                job.val_labels = Path(_train_labels(exp, chosen[0]))
+                job.val_labels = Path(_val_labels(exp, chosen[0]))
                 if any(v is None for v in job.val_files):
                     continue
             options = FusionOptions(
@@ -726,8 +730,13 @@ def _test_labels(exp: Experiment, run: Run) -> Path:
     return Path(_feeder_path(exp, run, run.test_config, "test_feeder_args", "label_path"))
 
 
-def _train_labels(exp: Experiment, run: Run) -> str:
-    return _feeder_path(exp, run, run.train_config, "train_feeder_args", "label_path")
+def _val_labels(exp: Experiment, run: Run) -> str:
+    """The labels of a training run's validation scores: its ``val_feeder_args`` (a val part of the
+    data), else its training labels (a ``val_fraction`` split of the training set)."""
+    try:
+        return _feeder_path(exp, run, run.train_config, "val_feeder_args", "label_path")
+    except ConfigError:
+        return _feeder_path(exp, run, run.train_config, "train_feeder_args", "label_path")
 
 
 def summarize_over(table, by: Sequence[str]):

@@ -252,7 +252,7 @@ def discover(
     streams: Sequence[str] | None = None,
 ) -> list[Job]:
     """Test score files ``<work_root>/<dataset>/<model>_test_<stream>/epoch1_test_score.pkl`` and the label
-    file ``<data_root>/<dataset>/val_label.pkl`` of every dataset.
+    file of every dataset's test set (:func:`test_labels`).
 
     Files are ordered by model, then joint, joint_motion, bone, bone_motion, then other streams by name.
     """
@@ -272,8 +272,30 @@ def discover(
                 f"{ds}: no score files match {pattern}{filters}; run the benchmark's test configs first "
                 "or name the files with --scores"
             )
-        jobs.append(Job(files, Path(data_root) / ds / "val_label.pkl", dataset=ds))
+        jobs.append(Job(files, test_labels(Path(data_root) / ds), dataset=ds))
     return jobs
+
+
+def test_labels(folder: str | Path) -> Path:
+    """The test set's label file of a data folder: ``test_label.pkl`` when the data have a test part
+    (``custom_gendata.py``: train / val / test), else ``val_label.pkl`` (2s-AGCN's naming: NTU's,
+    Kinetics' and NW-UCLA's ``val`` part is their test set)."""
+    folder = Path(folder)
+    return folder / "test_label.pkl" if (folder / "test_label.pkl").is_file() else folder / "val_label.pkl"
+
+
+def validation_labels(folder: str | Path, val_file: str | Path | None = None) -> Path:
+    """The label file covering a training run's validation scores ``val_file``: the data's
+    ``val_label.pkl`` when it has a test part too and the scores are of its samples (training with
+    ``val_feeder_args``), else ``train_label.pkl`` (a ``val_fraction`` split of the training set)."""
+    folder = Path(folder)
+    val, train = folder / "val_label.pkl", folder / "train_label.pkl"
+    if not ((folder / "test_label.pkl").is_file() and val.is_file()):
+        return train
+    if val_file is None or not train.is_file():
+        return val
+    names = set(read_scores(val_file)[0])
+    return val if names <= set(load_labels(val)[0]) else train
 
 
 def discover_val(

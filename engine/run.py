@@ -130,8 +130,12 @@ def _wrap(cfg: Config, model: nn.Module, rt: Runtime) -> nn.Module:
     return model
 
 
-def _eval_args(train_args: dict[str, Any], test_args: dict[str, Any]) -> dict[str, Any]:
-    """Validation feeder: training files (and split of an annotation pickle), test-time options (no augmentation)."""
+def _eval_args(
+    train_args: dict[str, Any], test_args: dict[str, Any], val_args: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """Validation feeder: training files (and split of an annotation pickle), test-time options (no
+    augmentation); ``val_args`` (``val_feeder_args``: a val part's files) override the result key by key.
+    """
     files = ("data_path", "label_path", "split")
     args = {k: v for k, v in test_args.items() if k not in (*files, "debug")}
     for key in ("data_path", "label_path", "debug", "stream", "use_mmap", "layout", "score_channel"):
@@ -140,6 +144,10 @@ def _eval_args(train_args: dict[str, Any], test_args: dict[str, Any]) -> dict[st
     args.update({k: train_args[k] for k in files if k in train_args})
     for key in _TRAIN_ONLY_ARGS:
         args.pop(key, None)
+    if val_args and val_args.get("data_path"):  # a val part: its own files, none of the training set's
+        for key in files:
+            args.pop(key, None)
+    args.update(val_args or {})
     return args
 
 
@@ -166,15 +174,30 @@ def _train(cfg: Config, rt: Runtime, resume: str | None) -> dict[str, Any]:
 
     # --- data -------------------------------------------------------------------------------
     train_args = dict(cfg.train_feeder_args)
-    full_train = builder.build_feeder(cfg.feeder, train_args, "train_feeder_args", layout)
+    persons = builder.model_persons(cfg)
+    val_files = dict(cfg.val_feeder_args)
+    for key, args in (
+        ("train_feeder_args", train_args),
+        ("val_feeder_args", val_files),
+        ("test_feeder_args", cfg.test_feeder_args),
+    ):
+        builder.check_layout_against_data(layout, args, key, cfg.config)
+    full_train = builder.build_feeder(cfg.feeder, train_args, "train_feeder_args", layout, num_person=persons)
     val_set = None
-    if cfg.val_fraction > 0:
+    if val_files.get("data_path"):  # a validation part of the data (custom_gendata's val_*)
+        train_set = full_train
+        val_args = _eval_args(train_args, dict(cfg.test_feeder_args), val_files)
+        val_set = builder.build_feeder(cfg.feeder, val_args, "val_feeder_args", layout, num_person=persons)
+        log(f"Validation set: {len(val_set)} samples of {val_args['data_path']}")
+    elif cfg.val_fraction > 0:
         train_idx, val_idx = builder.stratified_split(full_train.label, cfg.val_fraction, cfg.seed)
         train_set = builder.build_feeder(
-            cfg.feeder, train_args, "train_feeder_args", layout, indices=train_idx
+            cfg.feeder, train_args, "train_feeder_args", layout, indices=train_idx, num_person=persons
         )
-        val_args = _eval_args(train_args, dict(cfg.test_feeder_args))
-        val_set = builder.build_feeder(cfg.feeder, val_args, "train_feeder_args", layout, indices=val_idx)
+        val_args = _eval_args(train_args, dict(cfg.test_feeder_args), val_files)
+        val_set = builder.build_feeder(
+            cfg.feeder, val_args, "train_feeder_args", layout, indices=val_idx, num_person=persons
+        )
         log(
             f"Validation split: {len(val_idx)} of {len(full_train)} training samples held out (seed {cfg.seed})"
         )
@@ -182,8 +205,11 @@ def _train(cfg: Config, rt: Runtime, resume: str | None) -> dict[str, Any]:
         train_set = full_train
     test_set = None
     if cfg.test_feeder_args.get("data_path"):  # without data_path: only the validation split's options
-        test_set = builder.build_feeder(cfg.feeder, dict(cfg.test_feeder_args), "test_feeder_args", layout)
-    for key, ds in (("train_feeder_args", train_set), ("test_feeder_args", test_set)):
+        test_set = builder.build_feeder(
+            cfg.feeder, dict(cfg.test_feeder_args), "test_feeder_args", layout, num_person=persons
+        )
+    val_key = "val_feeder_args" if val_files.get("data_path") else "train_feeder_args"
+    for key, ds in (("train_feeder_args", train_set), (val_key, val_set), ("test_feeder_args", test_set)):
         if ds is not None:
             builder.check_data_against_model(ds, key, model_cls, cfg.model_args)
     meta = builder.run_meta(cfg, model, train_args)
@@ -369,7 +395,14 @@ def _test(cfg: Config, rt: Runtime) -> dict[str, Any]:
     layout = builder.model_layout(model)
     if not cfg.test_feeder_args:
         raise ConfigError("test_feeder_args: the test phase needs data_path and label_path")
-    test_set = builder.build_feeder(cfg.feeder, dict(cfg.test_feeder_args), "test_feeder_args", layout)
+    builder.check_layout_against_data(layout, cfg.test_feeder_args, "test_feeder_args", cfg.config)
+    test_set = builder.build_feeder(
+        cfg.feeder,
+        dict(cfg.test_feeder_args),
+        "test_feeder_args",
+        layout,
+        num_person=builder.model_persons(cfg),
+    )
     builder.check_data_against_model(test_set, "test_feeder_args", model_cls, cfg.model_args)
     meta = builder.run_meta(cfg, model, dict(cfg.test_feeder_args))
     _load_initial_weights(cfg, model, meta, log)

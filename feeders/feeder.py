@@ -69,7 +69,7 @@ class SampleTransform:
         if sampler:
             from feeders.sgn import build_sampler
 
-            self.sampler = build_sampler(sampler)
+            self.sampler = build_sampler(sampler, score_channel)  # the score is not a coordinate
 
     def stream_of(self, joint: np.ndarray) -> np.ndarray:
         """The configured stream of a joint sample (float32)."""

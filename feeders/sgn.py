@@ -10,7 +10,11 @@ Per sample, in order (SGN's loader):
 1. drop frames in which every value is exactly zero (padding and frames with nobody);
 2. persons: ``split`` (SGN): a frame with two persons becomes two consecutive one-person frames
    (person 0 then person 1), a frame with one person keeps that person -> (C, L, V, 1);
-   ``keep``: keep the M person slots side by side -> (C, L, V, M);
+   ``keep``: keep the M person slots side by side -> (C, L, V, M) (SGN and ImpSGNv2 then run every
+   person slot through the network on its own and average the logits over the slots);
+   ``auto`` (the default): what the model takes, ``split`` for a model with ``num_person: 1`` and
+   ``keep`` for one with more slots. The engine fills ``num_person`` from ``model_args`` (see
+   :func:`fit_persons`); without it ``auto`` is ``split``, SGN's rule;
 3. pad with zero frames at the end up to ``seg`` frames;
 4. split the L frames into ``seg`` segments of d = floor(L / seg) frames and take one frame of each:
    a uniformly random one (``random: true``) or the middle one; frames from ``seg * d`` on are unused
@@ -22,10 +26,16 @@ Per sample, in order (SGN's loader):
 5. ``rotation: theta`` (radians, training): rotate every joint by R = Rz·Ry·Rx with angles drawn
    uniformly from [-theta, theta] per axis (SGN's convention; theta 0.3 NTU xsub/NTU120, 0.5 xview);
    a list ``[theta_x, theta_y, theta_z]`` gives each axis its own range (CTR-GCN's NW-UCLA
-   augmentation is 60 degrees about x and y: ``[1.047, 1.047, 0]``);
+   augmentation is 60 degrees about x and y: ``[1.047, 1.047, 0]``). 2D data (two coordinate
+   channels) get a true in-plane rotation: the (x, y) image plane is turned by the z angle alone,
+   drawn from [-theta_z, theta_z] (rotations about x and y would need the depth the data lack, so
+   ``[theta, theta, 0]`` leaves 2D data unrotated);
 6. ``scale: s`` (training): multiply the coordinates by one factor drawn from [1 - s, 1 + s];
 7. ``normalize: minmax`` (training and test; CTR-GCN's NW-UCLA input): map each coordinate axis of the
    clip to [-1, 1] by its minimum and maximum over the clip's non-empty frames (after the rotation).
+
+Coordinates are the first three channels, or the first two when a confidence channel follows them:
+``score_channel`` (the feeder passes its own) marks that channel, which steps 5-7 leave as it is.
 
 Randomness: by default the global NumPy generator (seeded per DataLoader worker and epoch by the
 engine); ``deterministic: true`` draws from a generator seeded with (``seed``, sample index), so test
@@ -85,20 +95,34 @@ def segment_indices(length: int, seg: int, rng: np.random.Generator | None, rand
     return base + rng.integers(0, d, size=seg)
 
 
-def minmax(clip: np.ndarray) -> np.ndarray:
-    """(C, T, V, M) -> the same with each of the first min(C, 3) axes mapped to [-1, 1] over the
-    non-empty frames; empty (all-zero) frames stay zero, a constant axis becomes 0."""
+def minmax(clip: np.ndarray, axes: int | None = None) -> np.ndarray:
+    """(C, T, V, M) -> the same with each of the first ``axes`` (default min(C, 3)) channels mapped to
+    [-1, 1] over the non-empty frames; empty (all-zero) frames stay zero, a constant axis becomes 0."""
     out = clip.astype(np.float32, copy=True)
     filled = np.abs(clip).reshape(clip.shape[0], clip.shape[1], -1).any(axis=(0, 2))  # (T,)
     if not filled.any():
         return out
-    axes = min(clip.shape[0], 3)
+    axes = min(clip.shape[0], 3) if axes is None else axes
     body = clip[:axes, filled]  # (axes, T', V, M)
     low = body.min(axis=(1, 2, 3), keepdims=True)
     span = body.max(axis=(1, 2, 3), keepdims=True) - low
     scaled = np.where(span > 0, (body - low) / np.where(span > 0, span, 1) * 2 - 1, 0)
     out[:axes, filled] = scaled
     return out
+
+
+def coordinate_channels(channels: int, score_channel: int | None = None) -> int:
+    """How many leading channels are coordinates: 3 (x, y, z), or 2 when the confidence channel is
+    the third (2D + score) or there are only two channels."""
+    if score_channel is not None and score_channel < 3:
+        return min(channels, int(score_channel))
+    return min(channels, 3)
+
+
+def in_plane_rotation(angle: float) -> np.ndarray:
+    """(2, 2): the x-y block of :func:`rotation_matrix` (0, 0, angle), a rotation of the image plane."""
+    c, s = np.cos(angle), np.sin(angle)
+    return np.array([[c, s], [-s, c]])
 
 
 def rotation_matrix(ax: float, ay: float, az: float) -> np.ndarray:
@@ -118,20 +142,24 @@ class SegmentSampler:
         seg: int = 20,
         num_clips: int = 1,
         random: bool = True,
-        persons: str = "split",
+        persons: str = "auto",
         rotation: float | list[float] = 0.0,
         deterministic: bool = False,
         seed: int = 0,
         scale: float = 0.0,
         normalize: str | None = None,
         segments: str = "sgn",
+        num_person: int | None = None,
+        score_channel: int | None = None,
     ) -> None:
         if seg < 1 or num_clips < 1:
             raise ConfigError(
                 f"sampler: seg and num_clips must be positive, got seg={seg}, num_clips={num_clips}"
             )
-        if persons not in ("split", "keep"):
-            raise ConfigError(f"sampler.persons: expected 'split' or 'keep', got {persons!r}")
+        if persons not in ("auto", "split", "keep"):
+            raise ConfigError(f"sampler.persons: expected 'auto', 'split' or 'keep', got {persons!r}")
+        if persons == "auto":  # the model's person slots decide: one -> SGN's two-to-one split
+            persons = "keep" if num_person is not None and int(num_person) > 1 else "split"
         ranges = [rotation] * 3 if isinstance(rotation, (int, float)) else list(rotation)
         if len(ranges) != 3 or any(not isinstance(r, (int, float)) or r < 0 for r in ranges):
             raise ConfigError(
@@ -150,6 +178,7 @@ class SegmentSampler:
             raise ConfigError(f"sampler.segments: expected 'sgn' or 'even', got {segments!r}")
         self.segments = segments
         self.deterministic, self.seed = bool(deterministic), int(seed)
+        self.score_channel = None if score_channel is None else int(score_channel)
 
     def __call__(self, x: np.ndarray, index: int = 0) -> np.ndarray:
         rng = np.random.default_rng([self.seed, int(index)]) if self.deterministic else None
@@ -168,26 +197,28 @@ class SegmentSampler:
         if self.rotation.any() or self.scale > 0:
             clips = np.stack([self._rotate(clip, rng) for clip in clips])
         if self.normalize == "minmax":
-            clips = np.stack([minmax(clip) for clip in clips])
+            axes = coordinate_channels(C, self.score_channel)
+            clips = np.stack([minmax(clip, axes) for clip in clips])
         return clips[0] if self.num_clips == 1 else clips
 
     def _rotate(self, clip: np.ndarray, rng: np.random.Generator | None) -> np.ndarray:
         t = self.rotation
         draw = np.random.uniform if rng is None else rng.uniform
-        R = rotation_matrix(*draw(-t, t, size=3))
+        angles = draw(-t, t, size=3)
+        axes = coordinate_channels(clip.shape[0], self.score_channel)
+        # 3D: R = Rz·Ry·Rx; 2D: the image plane turned by the z angle (x and y rotations need depth)
+        R = rotation_matrix(*angles) if axes == 3 else in_plane_rotation(angles[2])[:axes, :axes]
         if self.scale > 0:
             R = R * draw(1 - self.scale, 1 + self.scale)
         out = clip.copy()
-        if clip.shape[0] >= 3:
-            out[:3] = np.einsum("ij,jtvm->itvm", R, clip[:3].astype(np.float64)).astype(clip.dtype)
-        else:  # 2D: in-plane rotation only
-            out[:2] = np.einsum("ij,jtvm->itvm", R[:2, :2], clip[:2].astype(np.float64)).astype(clip.dtype)
+        out[:axes] = np.einsum("ij,jtvm->itvm", R, clip[:axes].astype(np.float64)).astype(clip.dtype)
         return out
 
     def __repr__(self) -> str:
         return (
             f"SegmentSampler(seg={self.seg}, num_clips={self.num_clips}, random={self.random}, "
             f"persons={self.persons!r}, rotation={self.rotation.tolist()}, scale={self.scale}, "
+            f"score_channel={self.score_channel}, "
             f"normalize={self.normalize!r}, segments={self.segments!r}, "
             f"deterministic={self.deterministic})"
         )
@@ -195,13 +226,30 @@ class SegmentSampler:
 
 _SAMPLER_KEYS = (
     "seg", "num_clips", "random", "persons", "rotation", "scale", "normalize", "segments", "deterministic",
-    "seed",
+    "seed", "num_person", "score_channel",
 )  # fmt: skip
 
 
-def build_sampler(options: Mapping[str, Any]) -> SegmentSampler:
-    """A SegmentSampler from the feeder's ``sampler`` mapping (unknown keys are errors)."""
+def build_sampler(options: Mapping[str, Any], score_channel: int | None = None) -> SegmentSampler:
+    """A SegmentSampler from the feeder's ``sampler`` mapping (unknown keys are errors);
+    ``score_channel``: the feeder's confidence channel, unless the mapping names one."""
     for key in options:
         if key not in _SAMPLER_KEYS:
             raise ConfigError(unknown_key_message(str(key), _SAMPLER_KEYS, "sampler"))
+    if score_channel is not None and "score_channel" not in options:
+        options = {**options, "score_channel": score_channel}
     return SegmentSampler(**options)
+
+
+def fit_persons(sampler: Mapping[str, Any] | None, num_person: int | None) -> dict[str, Any] | None:
+    """The sampler options with the model's person slots filled in for ``persons: auto`` (the default).
+
+    The engine calls this with ``model_args.num_person``: a one-slot model (SGN's official weights)
+    gets SGN's two-to-one split of two-person data, a model with M slots gets the M slots as they are.
+    """
+    if not sampler:
+        return None if sampler is None else dict(sampler)
+    out = dict(sampler)
+    if out.get("persons", "auto") == "auto" and "num_person" not in out and num_person is not None:
+        out["num_person"] = int(num_person)
+    return out

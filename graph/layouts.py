@@ -15,16 +15,24 @@ e.g. in a YAML config::
     layout: {num_node: 15, edges: [[1, 0], [2, 1], ...], center: 0, bone_root: 0}
 
 ``index_base: 1`` accepts 1-based edge lists, ``joint_names`` is optional.
+
+A layout can also be a FILE (:func:`layout_from_file`), so that it travels with the data: a YAML/JSON
+layout file (``./data/my_dataset/layout.yaml``, which ``custom_gendata.py`` writes) or a dataset's
+``preprocess.json`` (the layout its converter recorded, or the one its reader implies). Paths are
+relative to the working directory, like data paths.
 """
 
 from __future__ import annotations
 
+import json
 from collections import deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
+import yaml
 
 from utils.errors import ConfigError, unknown_key_message
 
@@ -356,6 +364,8 @@ def get_layout(spec: str | Mapping[str, Any] | Layout) -> Layout:
     if isinstance(spec, Layout):
         return spec
     if isinstance(spec, str):
+        if is_layout_file(spec):
+            return layout_from_file(spec)
         key = spec.strip().lower()
         if key not in ALIASES:
             raise ConfigError(
@@ -399,3 +409,99 @@ def layout_from_dict(spec: Mapping[str, Any]) -> Layout:
         bone_root=None if bone_root is None else int(bone_root) - base,
         joint_names=tuple(str(n) for n in spec.get("joint_names", ())),
     )
+
+
+# -- layouts as files ---------------------------------------------------------------------------
+LAYOUT_FILE_SUFFIXES = (".yaml", ".yml", ".json")
+PREPROCESS_FILE = "preprocess.json"
+# The layout of the data a converter writes, by the reader its preprocess.json names (custom_gendata
+# records the layout itself).
+READER_LAYOUTS: dict[str, str] = {
+    "data_gen.ntu_gendata.read_sample": "ntu_rgb_d",
+    "data_gen.ucla_gendata.read_clip": "nw_ucla",
+    "data_gen.kinetics_gendata.read_video": "openpose",
+}
+
+
+def is_layout_file(spec: str) -> bool:
+    """Whether a layout string names a file (a YAML/JSON suffix, or a path that exists) rather than a name."""
+    text = spec.strip()
+    return text.lower().endswith(LAYOUT_FILE_SUFFIXES) or ("/" in text and Path(text).is_file())
+
+
+def layout_from_file(path: Any) -> Layout:
+    """The layout a file describes; ConfigError naming the file for anything else.
+
+    * a layout file (YAML or JSON): ``{num_node, edges, center, ...}`` at the top level or under a
+      ``layout:`` key (a config's ``graph_args`` block works as it is), or ``layout: <name>``;
+    * a dataset's ``preprocess.json``: the layout its converter recorded (``custom_gendata.py``), else
+      the layout its reader implies (:data:`READER_LAYOUTS`).
+
+    A custom layout without ``name`` is named after the file (``mocap15.yaml`` -> ``mocap15``).
+    """
+    path = Path(path)
+    try:
+        obj = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"layout: cannot read the layout file {path} ({exc.strerror or exc})") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = f":{mark.line + 1}" if mark is not None else ""
+        raise ConfigError(
+            f"{path}{line}: not a valid YAML/JSON layout file ({getattr(exc, 'problem', exc)})"
+        ) from None
+    if isinstance(obj, Mapping) and "reader" in obj and "options" in obj:  # a preprocess.json
+        recorded = (obj.get("options") or {}).get("layout")
+        if recorded is None:
+            recorded = READER_LAYOUTS.get(str(obj["reader"]))
+        if recorded is None:
+            raise ConfigError(
+                f"{path}: the data's reader {obj['reader']} records no skeleton layout; name the layout in the config"
+            )
+        obj = recorded
+    elif isinstance(obj, Mapping) and "layout" in obj and "num_node" not in obj:
+        obj = obj["layout"]
+    if isinstance(obj, str):
+        if is_layout_file(obj):
+            raise ConfigError(
+                f"{path}: a layout file must describe the layout, not name another file ({obj})"
+            )
+        try:
+            return get_layout(obj)
+        except ConfigError as exc:
+            raise ConfigError(f"{path}: {exc}") from None
+    if not isinstance(obj, Mapping):
+        raise ConfigError(
+            f"{path}: expected a layout mapping {{num_node, edges, center}}, got {type(obj).__name__}"
+        )
+    try:
+        return layout_from_dict({"name": path.stem, **obj})
+    except ConfigError as exc:
+        raise ConfigError(f"{path}: {exc}") from None
+
+
+def layout_of_data(data_path: Any) -> tuple[Layout | None, Path, bool]:
+    """The layout of the data beside ``data_path``, from its folder's ``preprocess.json``.
+
+    Returns ``(layout or None, the preprocess.json path, recorded)``: ``recorded`` is True when the
+    converter wrote the layout itself (its edges are the data's), False when only the reader implies
+    the joints. ``(None, path, False)`` when there is no such file or it names no layout.
+    """
+    path = Path(data_path).parent / PREPROCESS_FILE
+    if not path.is_file():
+        return None, path, False
+    try:
+        obj = json.loads(path.read_text(encoding="utf-8"))
+        reader, options = str(obj["reader"]), dict(obj.get("options") or {})
+    except (OSError, ValueError, KeyError, TypeError):
+        return None, path, False
+    if options.get("layout") is not None:
+        return layout_from_file(path), path, True
+    if reader in READER_LAYOUTS:
+        return get_layout(READER_LAYOUTS[reader]), path, False
+    return None, path, False
+
+
+def undirected_edges(layout: Layout) -> set[frozenset[int]]:
+    """The layout's edges without direction (what two layouts of the same skeleton share)."""
+    return {frozenset(e) for e in layout.inward}

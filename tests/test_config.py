@@ -101,7 +101,7 @@ def test_unknown_keys_are_errors_with_the_closest_key(tmp_path):
         ("phase: validate\n", "phase: expected one of train, test"),
         ("step: {a: 1}\n", "step: expected a list of int"),
         ("val_fraction: 1.5\n", "val_fraction"),
-        ("model_selection: val\n", "needs a validation split"),
+        ("model_selection: val\n", "needs a validation set"),
     ],
 )
 def test_bad_values_name_the_key(tmp_path, extra, message):

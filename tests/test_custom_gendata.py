@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import yaml
 from conftest import ROOT
 
 from data_gen import custom_gendata as custom
@@ -251,22 +252,29 @@ def test_score_zero_joints_are_zeroed(tmp_path):
     assert not sample[:, 3, 5, 0].any() and sample[:2, 3, 4, 0].all()
 
 
-def test_max_frame_defaults_to_the_longest_clip_capped_at_300(tmp_path):
+def test_max_frame_defaults_to_the_95th_percentile_and_names_the_longer_clips(tmp_path):
     rng = np.random.default_rng(4)
     raw = tmp_path / "raw"
     long_kp = random_clip(rng, 1, 350, 17, 2)
     write_clip(raw / "train" / "long.npz", long_kp, 0)
-    write_clip(raw / "train" / "short.npz", random_clip(rng, 1, 40, 17, 2), 1)
-    summary = custom.gendata(raw, tmp_path / "out", "coco", workers=1)
+    for i in range(19):
+        write_clip(raw / "train" / f"short{i:02d}.npz", random_clip(rng, 1, 40, 17, 2), i % 2)
+    summary = custom.gendata(raw, tmp_path / "out", "coco", workers=1, starter=False)
     data = rows(tmp_path / "out", "train")
-    assert data["long"].shape == (2, 300, 17, 2)
-    picked = custom.uniform_indices(350, 300)
+    # numpy's 95th percentile of 19 x 40 and one 350: 40 + 0.05 * 310 = 55.5 -> 56 frames
+    assert custom.default_max_frame([40] * 19 + [350]) == 56
+    # one person in every clip: one person slot (M = 1) by default
+    assert data["long"].shape == (2, 56, 17, 1) and data["short00"].shape == (2, 56, 17, 1)
+    picked = custom.uniform_indices(350, 56)
     np.testing.assert_array_equal(
         data["long"][..., 0], long_kp[0, picked].transpose(2, 0, 1).astype(np.float32)
     )
-    assert any("350 frames, uniformly downsampled to 300" in w for w in summary.warnings)
-    assert any("1 clip(s) longer than 300 frames" in w for w in summary.warnings)
-    assert not data["short"][:, 40:].any()
+    assert not data["short00"][:, 40:].any()
+    (note,) = [w for w in summary.warnings if w.startswith("max_frame 56")]
+    assert "95th percentile of the 20 clip lengths (longest 350)" in note and "1 longer clip(s)" in note
+    assert "long (350)" in note and "short" not in note
+    # the cap: never more than 300 frames
+    assert custom.default_max_frame([350, 400]) == 300
 
 
 def test_center_uses_the_first_frame_with_a_centre_joint(mocap_layout):
@@ -451,8 +459,18 @@ def test_cli_with_a_layout_file(tmp_path, mocap_layout):
     assert proc.returncode == 0, proc.stderr
     assert "train: 4 samples written" in proc.stderr and "val: 2 samples written" in proc.stderr
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
-        "preprocess.json", "train_data_joint.npy", "train_label.pkl", "val_data_joint.npy", "val_label.pkl",
+        "configs", "experiment.yaml", "layout.yaml", "preprocess.json", "train_data_joint.npy", "train_label.pkl",
+        "val_data_joint.npy", "val_label.pkl",
     ]  # fmt: skip
+    # the starter experiment reruns this command (non-default options only) as its data step
+    (step,) = yaml.safe_load((tmp_path / "out" / "experiment.yaml").read_text())["data"]
+    assert step["generator"] == "custom_gendata" and step["creates"] == str(
+        tmp_path / "out" / "val_label.pkl"
+    )
+    assert step["args"] == {
+        "data_path": str(tmp_path / "raw"), "out_folder": str(tmp_path / "out"), "layout": str(mocap_layout),
+        "normalize": "center",
+    }  # fmt: skip
     again = subprocess.run(
         [sys.executable, "-m", "data_gen.custom_gendata", *cmd[2:]],
         cwd=ROOT,

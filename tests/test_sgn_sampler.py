@@ -164,3 +164,43 @@ def test_minmax_normalization_maps_each_axis_to_unit_range_and_keeps_padding():
 def test_unknown_sampler_option():
     with pytest.raises(ConfigError, match="did you mean 'num_clips'"):
         build_sampler({"num_clip": 5})
+
+
+def test_2d_rotation_turns_the_image_plane_by_the_z_angle_only():
+    x = np.random.default_rng(3).normal(size=(2, 20, 17, 1)).astype(np.float32)
+    out = SegmentSampler(seg=20, random=False, rotation=[1.0, 1.0, 0.5], deterministic=True, seed=4)(x)
+    # the angle the sampler drew for z (the same draw as for 3D data: three angles, z last)
+    az = np.random.default_rng([4, 0]).uniform(-np.array([1.0, 1.0, 0.5]), [1.0, 1.0, 0.5], size=3)[2]
+    expected = np.einsum("ij,jtvm->itvm", rotation_matrix(0, 0, az)[:2, :2], x.astype(np.float64))
+    np.testing.assert_allclose(out, expected, rtol=1e-5, atol=1e-6)
+    # a true rotation: lengths and the angles between joints are kept (no foreshortening from x, y)
+    np.testing.assert_allclose(np.linalg.norm(out, axis=0), np.linalg.norm(x, axis=0), rtol=1e-5)
+    gram = np.einsum("ctvm,ctwm->tvw", out, out)
+    np.testing.assert_allclose(gram, np.einsum("ctvm,ctwm->tvw", x, x), rtol=1e-4, atol=1e-4)
+    # rotations about x and y need depth: 2D data are left as they are
+    same = SegmentSampler(seg=20, random=False, rotation=[1.0, 1.0, 0.0], deterministic=True)(x)
+    np.testing.assert_allclose(same, x, rtol=1e-6)
+
+
+def test_the_score_channel_is_not_rotated_scaled_or_normalised():
+    x = np.random.default_rng(5).normal(size=(3, 20, 17, 1)).astype(np.float32)
+    x[2] = np.abs(x[2])  # a confidence channel
+    options = {"seg": 20, "random": False, "rotation": 0.5, "scale": 0.3, "deterministic": True}
+    with_score = build_sampler(options, score_channel=2)(x)
+    np.testing.assert_array_equal(with_score[2], x[2])
+    assert not np.allclose(with_score[:2], x[:2])
+    mm = build_sampler({"seg": 20, "random": False, "normalize": "minmax"}, score_channel=2)(x)
+    np.testing.assert_array_equal(mm[2], x[2])
+    np.testing.assert_allclose(mm[:2].min(axis=(1, 2, 3)), -1, atol=1e-6)
+    # without the score channel the third channel is z: rotated with x and y
+    as_3d = build_sampler(options)(x)
+    assert not np.allclose(as_3d[2], x[2])
+
+
+def test_persons_auto_split_for_one_slot_keep_for_more():
+    x = two_person_clip([(0, 1), (0,), (0, 1)] * 10)
+    assert SegmentSampler(seg=5, random=False)(x).shape == (3, 5, 4, 1)  # SGN's default: split
+    assert SegmentSampler(seg=5, random=False, num_person=1)(x).shape == (3, 5, 4, 1)
+    assert SegmentSampler(seg=5, random=False, num_person=2)(x).shape == (3, 5, 4, 2)
+    with pytest.raises(ConfigError, match="sampler.persons: expected 'auto', 'split' or 'keep'"):
+        build_sampler({"persons": "both"})
