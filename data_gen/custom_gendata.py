@@ -3,13 +3,23 @@
 The per-clip format, the split and the class names are documented in ``docs/custom_data.md``. In short,
 a clip holds ``keypoints`` (M, T, V, C) with C = 2 (x, y) or 3 (x, y, z), optional ``scores`` (M, T, V),
 a ``label`` (class index or class name) and an optional ``fps``; the split comes from ``split.json`` /
-``split.csv`` or from ``train/``, ``val/``, ``test/`` subfolders; ``classes.txt`` lists class names.
+``split.csv`` or from ``train/``, ``val/``, ``test/`` subfolders (``train`` fits, ``val`` chooses,
+``test`` evaluates), several named splits from a split table (``name,split1,split2,...``), or
+``--folds K`` stratified folds of all clips (:mod:`data_gen.custom_splits`); ``classes.txt`` lists
+class names.
 
 Writes, for every part that has clips, ``{out_folder}/{part}_data_joint.npy`` (float32,
 (N, C', T, V, M)) and ``{part}_label.pkl`` = ``(file stems, labels)``, names sorted; C' = C, plus the
 confidence as the last channel when the clips have scores (2D + score: C' = 3, configs then set
 ``score_channel: 2``). Also ``label_map.txt`` (class names in label order) when labels are names, and
-``preprocess.json`` (the options :func:`read_clip` needs to reproduce one row, e.g. for prediction).
+``preprocess.json`` (the options :func:`read_clip` needs to reproduce one row, e.g. for prediction,
+and the layout). Folds and named splits write these into ``{out_folder}/fold<k>/`` or
+``{out_folder}/<split>/``; each clip is read once however many outputs it goes into. Next to the data:
+``layout.yaml`` (the skeleton, for configs' ``graph_args``) and, unless ``--no-configs``, starter
+configs in ``configs/`` and a starter ``experiment.yaml`` sized for the data (:mod:`data_gen.starter`).
+
+Dataset-wide defaults: ``max_frame`` the 95th percentile of the clip lengths (at most 300; the longer
+clips are named in the summary), ``max_person`` the most persons in a clip (at most 2).
 
 Per clip, in order: persons beyond ``max_person`` dropped (the highest mean score stay, else the most
 motion), joints with score 0 zeroed, clips longer than ``max_frame`` uniformly downsampled (warning),

@@ -36,12 +36,13 @@ MIN_EPOCHS, MAX_EPOCHS = 30, 120
 MIN_SELECTION_CLIPS = 50
 # carve a validation split from the training part (val_fraction) only above this many training clips
 MIN_CARVE_CLIPS = 500
-# training throughput measured on NW-UCLA on a 2-core CPU, two runs at a time (clip-epochs per second),
-# and the per-clip size it was measured at (joints x persons x frames of the sampler)
+# training throughput measured on NW-UCLA on a 2-core CPU, two runs at a time, bf16 autocast
+# (clip-epochs per second), and the per-clip size it was measured at (joints x persons x frames)
 MEASURED = {
     "impsgnv2": (1020 * 50 / (19.2 * 60), 20 * 1 * 20),
     "agcn": (1020 * 65 / (38.7 * 60), 20 * 1 * 52),
 }
+FP32_SLOWER = 2.3  # fp32 against bf16 autocast, ImpSGNv2 training on that CPU (config/make_configs.py)
 AGCN_FRAMES = 52  # CTR-GCN's NW-UCLA window, used by config/nw-ucla
 
 
@@ -140,12 +141,14 @@ def recipe(info: DataInfo) -> Recipe:
     return Recipe(batch, epochs, step, validation, selection, "SGD" if iters * epochs >= 1500 else "Adam")
 
 
-def estimate_minutes(info: DataInfo, model: str, rec: Recipe) -> float:
-    """Rough training time of one stream on a 2-core CPU (two runs at a time), from NW-UCLA's timings."""
+def estimate_minutes(info: DataInfo, model: str, rec: Recipe, bf16: bool = False) -> float:
+    """Rough training time of one stream on a 2-core CPU (two runs at a time), from NW-UCLA's timings
+    scaled by clips x epochs x joints x persons x frames; fp32 (the CPU default) unless ``bf16``."""
     rate, size = MEASURED[model]
     frames = 20 if model == "impsgnv2" else min(AGCN_FRAMES, info.frames)
     clip_size = info.joints * info.persons * frames
-    return info.n_train * rec.num_epoch * clip_size / size / rate / 60
+    minutes = info.n_train * rec.num_epoch * clip_size / size / rate / 60
+    return minutes if bf16 else minutes * FP32_SLOWER
 
 
 def _samplers(model: str, info: DataInfo) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -324,10 +327,10 @@ def experiment(
         f"# ImpSGNv2 on four streams{' per split' if len(folders) > 1 else ''}, tested on {held_out}, then fused.\n"
         f"# {info.n_train} training clips: batch {rec.batch_size}, {rec.num_epoch} epochs "
         f"(about {TARGET_STEPS} steps), weights chosen by {rec.model_selection}; validation: {validation}.\n"
-        f"# Rough 2-core CPU time per stream (NW-UCLA's measured speed, scaled): ImpSGNv2 "
+        f"# Rough 2-core CPU time per stream (fp32; NW-UCLA's measured speed, scaled): ImpSGNv2 "
         f"{minutes['impsgnv2']:.0f} min, AGCN {minutes['agcn']:.0f} min;\n"
         f"# all {len(folders) * len(STREAMS) * 2} runs, two at a time: about {_duration(total / 2)}. "
-        "Fewer streams or epochs: docs/recipes.md.\n"
+        "Faster: fewer streams or epochs,\n# precision: bf16 on CPUs with AVX512-BF16 (about 2.3x), a GPU; docs/recipes.md.\n"
         f"#   python experiment.py {shown(out_folder / 'experiment.yaml')}\n"
     )
     return dump(spec, header)

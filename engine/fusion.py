@@ -302,7 +302,8 @@ def discover_val(
     dataset: str, files: Sequence[ScoreFile], work_root: str | Path = "./work_dir"
 ) -> list[Path]:
     """For each test score file, the latest ``epoch<E>_val_score.pkl`` of its training run
-    ``<work_root>/<dataset>/<model>_<stream>/`` (written when training has ``val_fraction > 0``)."""
+    ``<work_root>/<dataset>/<model>_<stream>/`` (written when training has a validation set:
+    ``val_feeder_args`` or ``val_fraction > 0``)."""
     val_files = []
     for f in files:
         folder = Path(work_root) / dataset / f"{f.model}_{f.stream}"
@@ -314,7 +315,8 @@ def discover_val(
         if not found:
             raise DataError(
                 f"{f.path}: no validation scores for the weight search ({folder}/epoch*_val_score.pkl); "
-                "train with val_fraction > 0, pass --val-scores, or search on the test set (--search-on-test)"
+                "train with a validation set (val_feeder_args or val_fraction > 0), pass --val-scores, or search "
+                "on the test set (--search-on-test)"
             )
         val_files.append(max(found)[1])
     return val_files

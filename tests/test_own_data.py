@@ -370,11 +370,14 @@ def test_the_recipe_scales_with_the_dataset():
     ntu = starter.recipe(_info(40091))
     assert (ntu.batch_size, ntu.num_epoch, ntu.validation) == (64, 30, "val_fraction")
     assert starter.recipe(_info(6)).batch_size == 3  # two batches an epoch at least
-    # time estimate from NW-UCLA's measured runs: 19.2 min for ImpSGNv2, 38.7 min for AGCN (52 frames)
-    assert starter.estimate_minutes(_info(1020), "impsgnv2", ucla) == pytest.approx(19.2)
-    assert starter.estimate_minutes(_info(1020), "agcn", starter.recipe(_info(1020))) == pytest.approx(
-        38.7 * 50 / 65
+    # time estimate from NW-UCLA's measured bf16 runs: 19.2 min for ImpSGNv2, 38.7 min (65 epochs) for AGCN
+    assert starter.estimate_minutes(_info(1020), "impsgnv2", ucla, bf16=True) == pytest.approx(19.2)
+    assert starter.estimate_minutes(_info(1020), "impsgnv2", ucla) == pytest.approx(
+        19.2 * starter.FP32_SLOWER
     )
+    assert starter.estimate_minutes(_info(1020), "agcn", ucla, bf16=True) == pytest.approx(38.7 * 50 / 65)
+    two = _info(1020, persons=2, joints=25)  # time grows with persons x joints
+    assert starter.estimate_minutes(two, "impsgnv2", ucla, bf16=True) == pytest.approx(19.2 * 2 * 25 / 20)
 
 
 def test_persons_auto_follow_the_models_person_slots(tmp_path):
