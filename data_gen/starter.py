@@ -131,7 +131,7 @@ def recipe(info: DataInfo) -> Recipe:
     iters = max(1, n // batch)
     epochs = min(MAX_EPOCHS, max(MIN_EPOCHS, 5 * round(TARGET_STEPS / iters / 5)))
     step = [round(0.7 * epochs), round(0.9 * epochs)]
-    if info.n_val:
+    if info.n_val and info.has_test:  # without a test part, val is the held-out set (2s-AGCN's naming)
         validation, held = "val_part", info.n_val
     elif n >= MIN_CARVE_CLIPS:
         validation, held = "val_fraction", round(0.1 * n)
@@ -367,6 +367,9 @@ def write_starter(
         LOG.warning("%s: no training part, so no starter configs", first)
         return []
     info = read_info(first, out_folder)
+    if not (info.has_test or info.n_val):
+        LOG.warning("%s: no test (or val) part to test on, so no starter configs", first)
+        return []
     dataset = dataset_name(out_folder)
     if folders[0]:
         dataset = f"{dataset}/{folders[0]}"

@@ -367,6 +367,9 @@ def test_the_recipe_scales_with_the_dataset():
         "last",
         "Adam",
     )
+    # train + val without test: val is the held-out set, so the choices come from the training part
+    held_out = starter.recipe(_info(1020, n_val=464, has_test=False))
+    assert (held_out.validation, held_out.model_selection) == ("val_fraction", "val")
     ntu = starter.recipe(_info(40091))
     assert (ntu.batch_size, ntu.num_epoch, ntu.validation) == (64, 30, "val_fraction")
     assert starter.recipe(_info(6)).batch_size == 3  # two batches an epoch at least
