@@ -8,13 +8,15 @@ skeleton. Everything else is derived from them:
   neighbour on the path to ``bone_root`` (breadth-first search over the undirected edges); the root
   is paired with itself, so its bone is the zero vector.
 
-Named layouts: ``ntu_rgb_d`` (25 Kinect v2 joints), ``openpose`` / ``kinetics`` (18 OpenPose joints),
-``nw_ucla`` (20 Kinect v1 joints), ``coco`` (17 COCO keypoints). A custom skeleton is given as data,
-e.g. in a YAML config::
+Named layouts: ``ntu_rgb_d`` (25 Kinect v2 joints), ``nturgb+d`` (the same joints with MMAction2's
+graph edges), ``openpose`` / ``kinetics`` (18 OpenPose joints), ``nw_ucla`` (20 Kinect v1 joints),
+``coco`` (17 COCO keypoints). MMAction2's ``openpose`` and ``coco`` graphs have exactly the edges and
+centres of the layouts of those names here. A custom skeleton is given as data, e.g. in a YAML config::
 
     layout: {num_node: 15, edges: [[1, 0], [2, 1], ...], center: 0, bone_root: 0}
 
-``index_base: 1`` accepts 1-based edge lists, ``joint_names`` is optional.
+``index_base: 1`` accepts 1-based edge lists, ``joint_names`` is optional. MMAction2's dict layout
+``{num_node, inward, center}`` is the same thing (``inward`` is a synonym of ``edges``).
 
 A layout can also be a FILE (:func:`layout_from_file`), so that it travels with the data: a YAML/JSON
 layout file (``./data/my_dataset/layout.yaml``, which ``custom_gendata.py`` writes) or a dataset's
@@ -45,6 +47,9 @@ class Layout:
 
     ``bone_root`` is the joint whose bone is zero (default: ``center``); 2s-AGCN roots its Kinetics
     bones at the nose rather than at the graph centre (the neck), and bone checkpoints depend on it.
+    ``bones`` optionally fixes the bone pairs ``((joint, parent), ...)`` when they are not the tree of
+    the graph edges (MMAction2's ``nturgb+d``: bones chain hand tip -> thumb -> hand, the graph hangs
+    both on the hand).
     """
 
     name: str
@@ -53,6 +58,7 @@ class Layout:
     center: int
     bone_root: int | None = None
     joint_names: tuple[str, ...] = field(default=(), compare=False)
+    bones: tuple[Edge, ...] = ()
 
     def __post_init__(self) -> None:
         where = f"layout '{self.name}'"
@@ -71,6 +77,8 @@ class Layout:
             raise ConfigError(
                 f"{where}: {len(self.joint_names)} joint_names given for {self.num_node} joints"
             )
+        if self.bones and sorted(v for v, _ in self.bones) != list(range(self.num_node)):
+            raise ConfigError(f"{where}: bones must name every joint 0..{self.num_node - 1} once")
         unreachable = [int(v) for v in np.flatnonzero(self.parents() < 0)]
         if unreachable:
             raise ConfigError(
@@ -113,7 +121,12 @@ class Layout:
         return parent
 
     def bone_pairs(self, root: int | None = None) -> list[Edge]:
-        """``[(joint, parent), ...]`` for every joint, in joint order; the root is ``(root, root)``."""
+        """``[(joint, parent), ...]`` for every joint, in joint order; the root is ``(root, root)``.
+
+        The layout's fixed ``bones`` when it has them and no other ``root`` is asked for.
+        """
+        if self.bones and root is None:
+            return list(self.bones)
         return [(v, int(p)) for v, p in enumerate(self.parents(root))]
 
 
@@ -184,6 +197,43 @@ NTU_RGB_D = Layout(
         "right_hand_tip",
         "right_thumb",
     ),  # fmt: skip
+)
+
+# MMAction2's / PYSKL's ``nturgb+d`` graph: the NTU joints above, centre 20 (spine at the shoulders),
+# with hand tip and thumb both hanging on the hand (21, 22 -> 7; 23, 24 -> 11). Its bone stream
+# (MMAction2's ``JointToBone``) keeps 2s-AGCN's chain tip -> thumb -> hand, i.e. NTU_RGB_D's bones.
+NTURGBD_MMACTION = Layout(
+    name="nturgb+d",
+    num_node=25,
+    inward=(
+        (0, 1),
+        (1, 20),
+        (2, 20),
+        (3, 2),
+        (4, 20),
+        (5, 4),
+        (6, 5),
+        (7, 6),
+        (8, 20),
+        (9, 8),
+        (10, 9),
+        (11, 10),
+        (12, 0),
+        (13, 12),
+        (14, 13),
+        (15, 14),
+        (16, 0),
+        (17, 16),
+        (18, 17),
+        (19, 18),
+        (21, 7),
+        (22, 7),
+        (23, 11),
+        (24, 11),
+    ),  # fmt: skip
+    center=20,
+    joint_names=NTU_RGB_D.joint_names,
+    bones=tuple(NTU_RGB_D.bone_pairs()),
 )
 
 # OpenPose-18 (Kinetics-skeleton). 0 nose, 1 neck, 2-4 right shoulder/elbow/wrist, 5-7 left
@@ -337,6 +387,7 @@ COCO = Layout(
 
 LAYOUTS: dict[str, Layout] = {
     "ntu_rgb_d": NTU_RGB_D,
+    "nturgb+d": NTURGBD_MMACTION,
     "openpose": OPENPOSE,
     "nw_ucla": NW_UCLA,
     "coco": COCO,
@@ -344,7 +395,8 @@ LAYOUTS: dict[str, Layout] = {
 ALIASES: dict[str, str] = {
     "ntu": "ntu_rgb_d",
     "nturgbd": "ntu_rgb_d",
-    "nturgb+d": "ntu_rgb_d",
+    "nturgb+d": "nturgb+d",
+    "ntu_mmaction": "nturgb+d",
     "ntu_rgb_d": "ntu_rgb_d",
     "ntu120": "ntu_rgb_d",
     "kinetics": "openpose",

@@ -28,7 +28,14 @@ from utils.registry import MODELS
 
 
 class unit_gcn(GraphConvMixin, nn.Module):  # lower-case: the reference's name
-    """AAGCN graph unit. Shape: (n, C_in, V, T) block features -> (n, C_out, V, T), channels-last."""
+    """AAGCN graph unit. Shape: (n, C_in, V, T) block features -> (n, C_out, V, T), channels-last.
+
+    ``graph_key`` names the learned graph (2s-AGCN: ``PA``; MMAction2's ``unit_aagcn``: ``A``);
+    ``graph_buffer_saved`` says whether the fixed graph of ``adaptive=False`` is in the state_dict.
+    """
+
+    graph_key = "PA"
+    graph_buffer_saved = False
 
     def __init__(
         self,
@@ -49,12 +56,12 @@ class unit_gcn(GraphConvMixin, nn.Module):  # lower-case: the reference's name
 
         self.conv_d = nn.ModuleList(nn.Conv2d(in_channels, out_channels, 1) for _ in range(num_subset))
         if adaptive:
-            self.PA = nn.Parameter(A.clone())
+            self.register_parameter(self.graph_key, nn.Parameter(A.clone()))
             self.alpha = nn.Parameter(torch.zeros(1))
             self.conv_a = nn.ModuleList(nn.Conv2d(in_channels, self.inter_c, 1) for _ in range(num_subset))
             self.conv_b = nn.ModuleList(nn.Conv2d(in_channels, self.inter_c, 1) for _ in range(num_subset))
         else:
-            self.register_buffer("A", A, persistent=False)
+            self.register_buffer("A", A, persistent=self.graph_buffer_saved)
         if attention:
             # temporal: Conv1d over T (kernel 9), zero init
             self.conv_ta = nn.Conv1d(out_channels, 1, 9, padding=4)
@@ -83,7 +90,7 @@ class unit_gcn(GraphConvMixin, nn.Module):  # lower-case: the reference's name
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.adaptive:
             s = at_least_float32(self.attention_logits(x))
-            graph = self.PA + self.alpha * torch.tanh(s)  # (n, K, V, V)
+            graph = getattr(self, self.graph_key) + self.alpha * torch.tanh(s)  # (n, K, V, V)
         else:
             graph = self.A.unsqueeze(0)  # (1, K, V, V), shared by the batch
         y = self.bn(self.aggregate(x, graph))

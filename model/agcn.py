@@ -32,7 +32,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from model.modules import bn_init, conv_branch_init, conv_init, unit_tcn
+from model.modules import bn_init, check_model_input, conv_branch_init, conv_init, unit_tcn
 from utils.errors import ConfigError
 from utils.registry import GRAPHS, MODELS
 
@@ -80,7 +80,7 @@ class TemporalConv(unit_tcn):
             padding=conv.padding[::-1],
             dilation=conv.dilation[::-1],
         )
-        return self.bn(y)
+        return y if self.bn is None else self.bn(y)
 
 
 class GraphConvMixin:
@@ -297,20 +297,7 @@ class Backbone(nn.Module):
 
     def check_input(self, x: torch.Tensor) -> None:
         """Raise a one-line ConfigError when ``x`` is not (N, in_channels, T, num_point, num_person)."""
-        if x.dim() != 5:
-            raise ConfigError(f"model input must be (N, C, T, V, M), got shape {tuple(x.shape)}")
-        _, C, _, V, M = x.shape
-        for name, got, what, key in (
-            ("C", C, "channels", "in_channels"),
-            ("V", V, "joints", "num_point"),
-            ("M", M, "persons", "num_person"),
-        ):
-            expected = getattr(self, key)
-            if got != expected:
-                raise ConfigError(
-                    f"model input has {name}={got} {what} but the model was built with "
-                    f"{key}={expected} (model_args.{key})"
-                )
+        check_model_input(x, self.in_channels, self.num_point, self.num_person)
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
         """(N, C, T, V, M) -> block features (N·M, C', V, T') of l10, channels-last."""

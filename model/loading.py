@@ -1,9 +1,12 @@
 """Load official and older checkpoints into any model, with a report of every adaptation made.
 
 Accepted sources: a plain ``state_dict``; a dict holding it under ``'state_dict'`` (SGN / ImpSGNv2
-checkpoints: ``epoch``, ``state_dict``, ``best``, ``monitor``, ``optimizer``) or ``'model'``; a ``.pt``
-file (read with ``torch.load(..., weights_only=True)``); a ``.pkl`` file of arrays (2s-AGCN allowed
-pickled state dicts; read with the restricted unpickler of :mod:`utils.io`).
+checkpoints: ``epoch``, ``state_dict``, ``best``, ``monitor``, ``optimizer``; MMAction2 / MMEngine
+checkpoints: ``meta``, ``state_dict``, ``message_hub``) or ``'model'``; a ``.pt`` / ``.pth`` file (read
+with ``torch.load(..., weights_only=True)``; a file that pickles other objects, such as MMEngine's
+``HistoryBuffer``, is read with the restricted :mod:`model.mmengine_pickle`, which replaces them by
+inert stand-ins and never imports or calls them); a ``.pkl`` file of arrays (2s-AGCN allowed pickled
+state dicts; read with the restricted unpickler of :mod:`utils.io`). Only the state_dict is loaded.
 
 Adaptations, all reported:
 
@@ -12,15 +15,25 @@ Adaptations, all reported:
   pairs in ``legacy_key_renames`` (2s-AGCN: ``conv_res`` -> ``down``, ``l1a`` -> ``l1``); a rename is
   applied only to a key the model does not have;
 * missing ``num_batches_tracked`` buffers (PyTorch < 0.4.1 checkpoints) are filled with 0;
-* keys containing any ``ignore`` substring are dropped (2s-AGCN's ``ignore_weights``).
+* keys containing any ``ignore`` substring are dropped (2s-AGCN's ``ignore_weights``);
+* the other entries of a checkpoint dict (``meta``, ``message_hub``, ``optimizer``) are skipped.
 
 Anything else that does not match (missing or unexpected keys, shape mismatches) raises a
-:class:`~utils.errors.DataError` whose one-line message lists the keys.
+:class:`~utils.errors.DataError` whose one-line message lists the keys; a classifier of another
+class count is named as such ("cls_head.fc.weight has shape (120, 256) but the model expects
+(60, 256) (num_class 60)").
+
+:func:`save_mmaction_checkpoint` writes a model built by :mod:`model.mmaction` (or trained with
+``model: stgcn|stgcnpp|mmaction_aagcn``) in MMAction2's checkpoint layout; as a command::
+
+    python -m model.loading --config config/<benchmark>/test_joint_stgcnpp.yaml \
+        --weights runs/x-79-1234.pt --out stgcnpp_joint.pth
 """
 
 from __future__ import annotations
 
 import os
+import pickle
 import re
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
@@ -48,12 +61,19 @@ class LoadReport:
     renamed: list[tuple[str, str]] = field(default_factory=list)  # (name in the file, model name)
     filled: list[str] = field(default_factory=list)  # num_batches_tracked added as 0
     ignored: list[str] = field(default_factory=list)  # dropped by an ``ignore`` substring
+    skipped_entries: list[str] = field(default_factory=list)  # checkpoint entries besides the state_dict
+    stand_ins: int = 0  # objects the restricted unpickler replaced by inert stand-ins
     missing: list[str] = field(default_factory=list)  # model keys left at their values (strict=False)
     unexpected: list[str] = field(default_factory=list)  # file keys not loaded (strict=False)
 
     def summary(self) -> str:
         """One line, e.g. ``"weights.pt: loaded 352 keys; renamed 6 legacy keys (...)"``."""
         parts = []
+        if self.skipped_entries:
+            what = f"skipped {', '.join(self.skipped_entries)}"
+            if self.stand_ins:
+                what += f" ({self.stand_ins} unpicklable objects kept as inert stand-ins)"
+            parts.append(f"loaded the checkpoint's state_dict; {what}")
         if self.stripped_prefix:
             parts.append(f"stripped '{PREFIX}' from {self.stripped_prefix} keys")
         if self.renamed:
@@ -81,14 +101,47 @@ def _listing(items: Iterable[str], limit: int = MAX_LISTED) -> str:
 
 def unwrap_checkpoint(obj: Any, source: str = "state_dict") -> Mapping[str, Any]:
     """Return the state_dict inside a checkpoint (a plain dict, or one under 'state_dict' / 'model')."""
+    return _unwrap(obj, source)[0]
+
+
+def _unwrap(obj: Any, source: str) -> tuple[Mapping[str, Any], list[str]]:
+    """(state_dict, names of the checkpoint's other entries)."""
     if not isinstance(obj, Mapping):
         raise DataError(
             f"{source}: expected a state_dict (a mapping of names to tensors), got {type(obj).__name__}"
         )
     for key in ("state_dict", "model"):
         if isinstance(obj.get(key), Mapping):
-            return obj[key]
-    return obj
+            return obj[key], [str(k) for k in obj if k != key]
+    return obj, []
+
+
+def _count_stand_ins(obj: Any, depth: int = 0) -> int:
+    """Inert stand-ins left by :mod:`model.mmengine_pickle` in a checkpoint's containers."""
+    from model.mmengine_pickle import StandIn
+
+    if isinstance(obj, StandIn):
+        return 1
+    if depth > 8:
+        return 0
+    if isinstance(obj, Mapping):
+        return sum(_count_stand_ins(v, depth + 1) for v in obj.values())
+    if isinstance(obj, (list, tuple)):
+        return sum(_count_stand_ins(v, depth + 1) for v in obj)
+    return 0
+
+
+def _shape_problem(
+    model: nn.Module, key: str, file_shape: tuple, model_shape: tuple, source: str
+) -> str | None:
+    """A one-line message for a classifier of another class count, else None."""
+    num_class = getattr(model, "num_class", None)
+    if not re.search(r"(^|\.)fc\.(weight|bias)$", key) or not isinstance(num_class, int):
+        return None
+    return (
+        f"{source}: {key} has shape {file_shape} but the model expects {model_shape} (num_class {num_class}); "
+        f"the weights were trained for {file_shape[0]} classes"
+    )
 
 
 def _as_tensor(value: Any, key: str, source: str) -> torch.Tensor:
@@ -114,7 +167,10 @@ def adapt_state_dict(
     ``strict`` (default) any missing or unexpected key raises; shape mismatches always raise.
     """
     report = LoadReport(source=source)
-    state = unwrap_checkpoint(state, source)
+    checkpoint = state
+    state, report.skipped_entries = _unwrap(checkpoint, source)
+    if report.skipped_entries:
+        report.stand_ins = _count_stand_ins(checkpoint)
     if legacy_renames is None:
         legacy_renames = getattr(type(model), "legacy_key_renames", ())
     ignore = [s for s in ignore if s]
@@ -154,10 +210,15 @@ def adapt_state_dict(
             report.filled.append(name)
 
     missing = [k for k in expected if k not in adapted]
+    wrong_shape = [k for k in expected if k in adapted and adapted[k].shape != expected[k].shape]
+    messages = [
+        _shape_problem(model, k, tuple(adapted[k].shape), tuple(expected[k].shape), source)
+        for k in wrong_shape
+    ]
+    if wrong_shape and all(messages) and not (strict and (missing or unexpected)):
+        raise DataError(messages[0])  # only the classifier differs: another class count
     mismatched = [
-        f"{k} (file {tuple(adapted[k].shape)}, model {tuple(expected[k].shape)})"
-        for k in expected
-        if k in adapted and adapted[k].shape != expected[k].shape
+        f"{k} (file {tuple(adapted[k].shape)}, model {tuple(expected[k].shape)})" for k in wrong_shape
     ]
     problems = []
     if strict and missing:
@@ -167,13 +228,19 @@ def adapt_state_dict(
     if mismatched:
         problems.append(f"{len(mismatched)} shape mismatches: {_listing(mismatched, limit=3)}")
     if problems:
-        raise DataError(f"{source}: weights do not fit {type(model).__name__}; " + "; ".join(problems))
+        describe = getattr(model, "describe", None)
+        what = describe() if callable(describe) else type(model).__name__
+        raise DataError(f"{source}: weights do not fit {what}; " + "; ".join(problems))
     report.missing, report.unexpected = missing, unexpected
     return OrderedDict((k, adapted[k]) for k in expected if k in adapted), report
 
 
 def read_weights_file(path: str | os.PathLike) -> Mapping[str, Any]:
-    """Read a checkpoint file: ``.pkl`` via the restricted unpickler, anything else via ``torch.load``."""
+    """Read a checkpoint file: ``.pkl`` via the restricted unpickler, anything else via ``torch.load``.
+
+    ``torch.load(weights_only=True)`` first; a file it refuses for the objects it pickles (MMEngine
+    checkpoints) is read again with :mod:`model.mmengine_pickle`, which never runs them.
+    """
     path = Path(path)
     if not path.is_file():
         raise DataError(f"{path}: weights file not found")
@@ -183,9 +250,22 @@ def read_weights_file(path: str | os.PathLike) -> Mapping[str, Any]:
         return load_pickle(path)
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError:
+        from model.mmengine_pickle import torch_load
+
+        try:
+            return torch_load(str(path))
+        except DataError:
+            raise
+        except Exception as exc:
+            raise _unreadable(path, exc) from exc
     except Exception as exc:  # unpickling errors come in many types
-        detail = (str(exc).strip().splitlines() or ["unreadable"])[0]
-        raise DataError(f"{path}: cannot read weights ({type(exc).__name__}: {detail})") from exc
+        raise _unreadable(path, exc) from exc
+
+
+def _unreadable(path: Path, exc: Exception) -> DataError:
+    detail = (str(exc).strip().splitlines() or ["unreadable"])[0]
+    return DataError(f"{path}: cannot read weights ({type(exc).__name__}: {detail})")
 
 
 def load_weights(
@@ -208,3 +288,74 @@ def load_weights(
     adapted, report = adapt_state_dict(model, state, ignore=ignore, strict=strict, source=name)
     model.load_state_dict(adapted, strict=strict)
     return report
+
+
+def save_mmaction_checkpoint(
+    model: nn.Module, path: str | os.PathLike, meta: Mapping[str, Any] | None = None
+) -> Path:
+    """Write ``model`` as an MMAction2 checkpoint: ``{'meta': ..., 'state_dict': OrderedDict(...)}``.
+
+    ``model`` is a model of :mod:`model.recognizer_gcn` (keys ``backbone.*`` and ``cls_head.*``);
+    ``meta['cfg']`` holds its ``model = dict(...)`` as Python text, as MMEngine writes it, and
+    ``meta['model_config']`` the same as data (``model.mmaction.build(meta['model_config'])``
+    rebuilds it). Plain ``torch.save`` of tensors, dicts and strings: loadable with
+    ``torch.load(weights_only=True)`` and by MMAction2's ``load_checkpoint``. Written atomically.
+    """
+    from utils.io import atomic_path
+
+    while isinstance(getattr(model, "module", None), nn.Module):  # DataParallel / DDP wrappers
+        model = model.module
+    cfg = getattr(model, "mmaction_cfg", None)
+    if not isinstance(cfg, Mapping):
+        raise DataError(f"{path}: {type(model).__name__} is not an MMAction2-layout model (no mmaction_cfg)")
+    state = OrderedDict((k, v.detach().cpu().clone()) for k, v in model.state_dict().items())
+    foreign = [k for k in state if not k.startswith(("backbone.", "cls_head."))]
+    if foreign:
+        raise DataError(f"{path}: keys outside backbone.* / cls_head.*: {_listing(foreign)}")
+    model_cfg = _plain(cfg)
+    full_meta = {**dict(meta or {}), "cfg": f"model = {model_cfg!r}\n", "model_config": model_cfg}
+    with atomic_path(path) as tmp:
+        torch.save({"meta": full_meta, "state_dict": state}, tmp)
+    return Path(path)
+
+
+def _plain(value: Any) -> Any:
+    """Config data as dicts, lists and scalars (tuples become lists, as a JSON round trip would)."""
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m model.loading --config CFG.yaml --weights W.pt --out OUT.pth``: export for MMAction2."""
+    import argparse
+
+    from engine import builder
+    from engine.checkpoint import read_weights
+    from engine.config import parse_config
+    from utils.errors import ConfigError
+
+    p = argparse.ArgumentParser(description="Write trained weights as an MMAction2 checkpoint (.pth).")
+    p.add_argument(
+        "--config", required=True, help="the run's config (model: stgcn, stgcnpp or mmaction_aagcn)"
+    )
+    p.add_argument("--weights", required=True, help="weight file written by training")
+    p.add_argument("--out", required=True, help="MMAction2 checkpoint to write")
+    args = p.parse_args(argv)
+    try:
+        cfg = parse_config(["--config", args.config, "--weights", args.weights])
+        model = builder.build_model(cfg)
+        obj, recorded = read_weights(args.weights)
+        report = load_weights(model, obj)
+        out = save_mmaction_checkpoint(model, args.out, meta=recorded)
+    except (ConfigError, DataError) as exc:
+        print(f"error: {exc}")
+        return 1
+    print(f"{args.weights}: {report.summary().split(': ', 1)[1]}; wrote {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -83,3 +83,39 @@ def test_unknown_layout_name_suggests_closest():
         get_layout("ntu_rgbd")
     with pytest.raises(ConfigError, match="labeling_mode"):
         Graph("coco", labeling_mode="uniform")
+
+
+@pytest.mark.parametrize("layout", ["nturgb+d", "coco", "openpose"])
+@pytest.mark.parametrize("mode", ["spatial", "stgcn_spatial"])
+def test_mmaction2_layouts_and_modes_equal_mmaction2_exactly(layout, mode):
+    ref = golden("mmaction2/gcn_graph_A.npz")[f"{layout}/{mode}"]
+    A = Graph(layout=layout, mode=mode).A  # MMAction2's graph_cfg=dict(layout=..., mode=...)
+    assert A.dtype == np.float64
+    np.testing.assert_array_equal(A, ref)
+    if mode == "stgcn_spatial":  # one shared normalisation: the subsets sum to a column-stochastic matrix
+        np.testing.assert_allclose(A.sum(0).sum(0), np.ones(A.shape[-1]))
+
+
+def test_mmaction2_names_reuse_matching_layouts_and_keep_2s_agcn_bones():
+    assert get_layout("coco") is coco.Graph().layout and get_layout("openpose") is kinetics.Graph().layout
+    ntu, mm = get_layout("ntu_rgb_d"), get_layout("nturgb+d")
+    assert mm.name == "nturgb+d" and mm.center == ntu.center == 20
+    assert set(mm.inward) ^ set(ntu.inward) == {(21, 7), (23, 11), (21, 22), (23, 24)}  # the hands differ
+    assert mm.bone_pairs() == ntu.bone_pairs()  # MMAction2's JointToBone pairs are 2s-AGCN's
+    # MMAction2's dict layout {num_node, inward, center}
+    spec = {"num_node": 25, "inward": [list(e) for e in mm.inward], "center": 20}
+    np.testing.assert_array_equal(
+        Graph(spec, mode="stgcn_spatial").A, Graph("nturgb+d", mode="stgcn_spatial").A
+    )
+
+
+def test_stgcn_spatial_larger_hops_and_mode_arguments():
+    A = Graph("coco", mode="stgcn_spatial", max_hop=2).A
+    assert A.shape == (5, 17, 17)
+    np.testing.assert_allclose(A.sum(0).sum(0), np.ones(17))
+    assert A[3, 0, 5] == 0 and A[4, 0, 7] > 0  # the nose is two hops closer to the centre than an elbow
+    assert Graph("coco", labeling_mode="stgcn_spatial").labeling_mode == "stgcn_spatial"
+    with pytest.raises(ConfigError, match="disagree"):
+        Graph("coco", labeling_mode="stgcn_spatial", mode="spatial")
+    with pytest.raises(ConfigError, match="max_hop"):
+        Graph("coco", mode="stgcn_spatial", max_hop=0)

@@ -101,13 +101,25 @@ def test_unexpected_and_missing_keys_are_listed(source):
 def test_shape_mismatch_lists_both_shapes(source):
     src, dst = source
     state = src.state_dict()
-    state["fc.weight"] = torch.zeros(60, 32)
+    state["l1.gcn1.conv_d.0.weight"] = torch.zeros(8, 4, 1, 1)
     with pytest.raises(
-        DataError, match=re.escape("1 shape mismatches: fc.weight (file (60, 32), model (10, 32))")
+        DataError,
+        match=re.escape(
+            "1 shape mismatches: l1.gcn1.conv_d.0.weight (file (8, 4, 1, 1), model (8, 3, 1, 1))"
+        ),
     ):
         load_weights(dst, state)
     with pytest.raises(DataError, match="shape mismatches"):  # even when not strict
         load_weights(dst, state, strict=False)
+
+
+def test_another_class_count_is_named_as_such(source):
+    src, dst = source
+    state = src.state_dict()
+    state["fc.weight"], state["fc.bias"] = torch.zeros(60, 32), torch.zeros(60)
+    message = "state_dict: fc.weight has shape (60, 32) but the model expects (10, 32) (num_class 10)"
+    with pytest.raises(DataError, match=re.escape(message)):
+        load_weights(dst, state)
 
 
 def test_sgn_style_checkpoint_with_optimizer_loads(source, tmp_path):
