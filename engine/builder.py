@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import collections.abc
 import inspect
+import math
 import os
 import types
 import typing
@@ -334,10 +335,18 @@ def build_optimizer(cfg: Config, model: nn.Module) -> torch.optim.Optimizer:
     return OPTIMIZERS.get(cfg.optimizer, "optimizer")(list(model.parameters()), cfg)
 
 
-def learning_rate(cfg: Config, epoch: int) -> float:
-    """2s-AGCN's schedule (also SGN's MultiStepLR): linear warm-up, then ×lr_decay_rate at each step."""
+def learning_rate(cfg: Config, epoch: int, progress: float = 0.0) -> float:
+    """The learning rate at ``progress`` (0 <= progress < 1, the fraction of batches done) of ``epoch``.
+
+    Linear warm-up over ``warm_up_epoch`` epochs, then ``lr_scheduler``: ``step`` (2s-AGCN's schedule,
+    also SGN's MultiStepLR: ×lr_decay_rate at each step epoch; constant within an epoch) or
+    ``cosine`` (MMAction2's iteration-based CosineAnnealingLR to 0 over the remaining epochs).
+    """
     if epoch < cfg.warm_up_epoch:
         return cfg.base_lr * (epoch + 1) / cfg.warm_up_epoch
+    if cfg.lr_scheduler == "cosine":
+        done = (epoch - cfg.warm_up_epoch + progress) / max(cfg.num_epoch - cfg.warm_up_epoch, 1)
+        return cfg.base_lr * 0.5 * (1.0 + math.cos(math.pi * done))
     return cfg.base_lr * cfg.lr_decay_rate ** sum(epoch >= s for s in cfg.step)
 
 

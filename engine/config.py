@@ -86,6 +86,12 @@ class Config:
     step: list[int] = _opt([20, 40, 60], "epochs at which the learning rate is multiplied by lr_decay_rate")
     lr_decay_rate: float = _opt(0.1, "learning-rate factor at each step epoch")
     warm_up_epoch: int = _opt(0, "linear learning-rate warm-up epochs")
+    lr_scheduler: str = _opt(
+        "step",
+        "step: x lr_decay_rate at each step epoch (2s-AGCN); cosine: per-iteration cosine from base_lr to 0 "
+        "over the epochs after the warm-up (MMAction2's CosineAnnealingLR, eta_min 0, iteration-based)",
+        ["step", "cosine"],
+    )
     optimizer: str = _opt("SGD", "a registered optimizer: SGD, Adam or AdamW")
     momentum: float = _opt(0.9, "SGD momentum")
     nesterov: bool = _opt(False, "Nesterov momentum (SGD)")

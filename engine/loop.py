@@ -116,8 +116,13 @@ def train_one_epoch(
     log: Callable[[str], None] | None = None,
     log_interval: int = 100,
     last_checkpoint: str = "none yet",
+    lr_at: Callable[[float], float] | None = None,
 ) -> tuple[EpochStats, int]:
-    """One pass over ``loader``; returns the epoch's statistics and the updated global step."""
+    """One pass over ``loader``; returns the epoch's statistics and the updated global step.
+
+    ``lr_at(progress)`` (per-iteration schedules) sets the learning rate before every step, with
+    progress = batches done / batches in the epoch.
+    """
     import time
 
     model.train()
@@ -146,6 +151,10 @@ def train_one_epoch(
                 f"the last good checkpoint is kept: {last_checkpoint}. Check the data for NaN/inf and lower base_lr."
             )
         optimizer.zero_grad(set_to_none=True)
+        if lr_at is not None:
+            lr = lr_at((steps - 1) / max(len(loader), 1))
+            for group in optimizer.param_groups:
+                group["lr"] = lr
         if scaler is not None:
             scaler.scale(loss).backward()
             if grad_clip > 0:

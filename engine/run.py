@@ -305,6 +305,9 @@ def _train(cfg: Config, rt: Runtime, resume: str | None) -> dict[str, Any]:
             log=log,
             log_interval=cfg.log_interval,
             last_checkpoint=str(ckpt_path) if ckpt_path.exists() else last_weights,
+            lr_at=(lambda p, e=epoch: builder.learning_rate(cfg, e, p))
+            if cfg.lr_scheduler == "cosine"
+            else None,
         )
         log(
             f"\tMean training loss: {stats.loss:.4f}, accuracy {100 * stats.acc:.2f}% "

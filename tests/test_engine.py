@@ -314,3 +314,43 @@ def test_short_stream_names_are_the_long_ones_and_empty_holdouts_are_refused():
         builder.stratified_split([0, 1, 2, 3], 0.1, seed=1)
     train, val = builder.stratified_split([0, 0, 1, 1, 2, 2], 0.1, seed=1)
     assert len(val) == 3 and sorted([*train, *val]) == list(range(6))
+
+
+def test_cosine_schedule_equals_torch_cosine_annealing_per_iteration():
+    """lr_scheduler: cosine is MMAction2's iteration-based CosineAnnealingLR (eta_min 0) over all epochs."""
+    from engine.builder import learning_rate
+
+    cfg = parse_config(
+        ["--model", "agcn", "--base-lr", "0.1", "--num-epoch", "5", "--lr-scheduler", "cosine"]
+    )
+    per_epoch = 7
+    opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=5 * per_epoch, eta_min=0)
+    for epoch in range(5):
+        for i in range(per_epoch):
+            assert learning_rate(cfg, epoch, i / per_epoch) == pytest.approx(
+                opt.param_groups[0]["lr"], abs=1e-12
+            )
+            opt.step()
+            sched.step()
+    # with a warm-up the cosine starts after it; the step schedule ignores the progress within an epoch
+    warm = parse_config(["--model", "agcn", "--base-lr", "0.1", "--num-epoch", "6", "--lr-scheduler", "cosine",
+                         "--warm-up-epoch", "2"])  # fmt: skip
+    assert [learning_rate(warm, e) for e in range(3)] == pytest.approx([0.05, 0.1, 0.1])
+    assert learning_rate(warm, 4) == pytest.approx(0.05)
+    step = parse_config(["--model", "agcn", "--base-lr", "0.1", "--step", "2"])
+    assert learning_rate(step, 1, 0.9) == 0.1 and learning_rate(step, 2, 0.5) == pytest.approx(0.01)
+    with pytest.raises(ConfigError, match="lr_scheduler"):
+        parse_config(["--model", "agcn", "--lr-scheduler", "linear"])
+
+
+def test_cosine_schedule_sets_the_rate_before_every_training_step(tmp_path, tiny_data):
+    run(parse_config(tiny_config(tmp_path, tiny_data, lr_scheduler="cosine", num_epoch=2)))
+    state = torch.load(tmp_path / "work_dir" / "run" / "checkpoint.pt", map_location="cpu", weights_only=True)
+    # 4 steps per epoch: the last step of epoch 2 ran at 3/4 of the way through it
+    expected = 0.05 * 0.5 * (1 + np.cos(np.pi * (1 + 3 / 4) / 2))
+    assert state["optimizer"]["param_groups"][0]["lr"] == pytest.approx(expected)
+    assert (
+        "Training epoch: 2/2, learning rate 0.025\n"
+        in (tmp_path / "work_dir" / "run" / "log.txt").read_text()
+    )  # epoch 2 starts at 1/2
