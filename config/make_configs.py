@@ -6,7 +6,9 @@ the single place where the per-benchmark and per-model settings live, and ``test
 checks that the committed files are exactly what it writes.
 
 Naming: ``config/<benchmark>/<train|test>_<stream>.yaml`` for AGCN (2s-AGCN's names) and
-``<train|test>_<stream>_<model>.yaml`` for the other models. Training runs write
+``<train|test>_<stream>_<model>.yaml`` for the other models. ST-GCN and ST-GCN++ on MMAction2's
+skeleton pickles: 3D (``ntu60_3danno.pkl``, ``ntu120_3danno.pkl``) in the NTU benchmark folders,
+2D (HRNet COCO-17, ``ntu60_hrnet.pkl``, ``ntu120_hrnet.pkl``) in ``<benchmark>-2d`` folders. Training runs write
 ``./work_dir/<dataset>/<model>_<stream>``, test runs ``./work_dir/<dataset>/<model>_test_<stream>``
 (the convention ``ensemble.py --datasets <dataset>`` relies on), weights go to ``./runs/``.
 """
@@ -300,19 +302,38 @@ def sgn_family_pair(
 
 DEMO_DATA = "./data/demo/xsub"
 DEMO_LABELS = "./data/demo/raw/label_map.txt"
-DEMO_STREAMS = {"agcn": STREAMS, "impsgnv2": ("joint", "bone"), "sgn": ("joint", "bone")}
+DEMO_STREAMS = {
+    "agcn": STREAMS,
+    "impsgnv2": ("joint", "bone"),
+    "sgn": ("joint", "bone"),
+    "stgcnpp": ("joint", "bone"),
+}
+# models registered under a plain name (the others under their 2s-AGCN-style path model.<name>.Model)
+REGISTERED_NAMES = ("stgcn", "stgcnpp")
+
+
+def model_name(model: str) -> str:
+    return model if model in REGISTERED_NAMES else f"model.{model}.Model"
 
 
 def demo_pair(model: str, stream: str) -> dict[str, dict[str, Any]]:
     """Small CPU models on the synthetic demo data (``bash demo.sh``): minutes, not hours.
 
-    AGCN reads the bone and motion files that data_gen writes; SGN and ImpSGNv2 compute their streams
-    on the fly. ``demo.sh`` runs AGCN and ImpSGNv2; the SGN pair is there to try by hand.
+    AGCN and ST-GCN++ read the bone and motion files that data_gen writes; SGN and ImpSGNv2 compute
+    their streams on the fly. ``demo.sh`` runs AGCN and ImpSGNv2; the SGN and ST-GCN++ pairs are there
+    to try by hand.
     """
     agcn = model == "agcn"
-    files = stream if agcn else "joint"
-    feeder_stream = {} if agcn or stream == "joint" else {"stream": stream}
-    if agcn:
+    files = stream if model in ("agcn", "stgcnpp") else "joint"
+    feeder_stream = {} if files != "joint" or stream == "joint" else {"stream": stream}
+    if model == "stgcnpp":
+        model_args = {"num_class": 12, "num_point": 25, "num_person": 2, "in_channels": 3,
+                      "graph_args": {"layout": "nturgb+d", "mode": "spatial"}, "base_channels": 16}  # fmt: skip
+        train_sampler = {"seg": 40, "persons": "keep"}
+        test_sampler = {"seg": 40, "persons": "keep", "random": False}
+        optim = {"optimizer": "Adam", "base_lr": 0.001, "weight_decay": 0.0001, "lr_scheduler": "cosine"}
+        schedule = {"num_epoch": 20, "batch_size": 16}
+    elif agcn:
         model_args = {"num_class": 12, "num_point": 25, "num_person": 2, "graph": "graph.ntu_rgb_d.Graph",
                       "base_channel": 16}  # fmt: skip
         train_sampler = {"seg": 40, "persons": "keep"}
@@ -345,7 +366,7 @@ def demo_pair(model: str, stream: str) -> dict[str, dict[str, Any]]:
             **feeder_stream,
             "sampler": test_sampler,
         },
-        "model": f"model.{model}.Model",
+        "model": model_name(model),
         "model_args": model_args,
         "label_map": DEMO_LABELS,
         **optim,
@@ -363,7 +384,7 @@ def demo_pair(model: str, stream: str) -> dict[str, dict[str, Any]]:
         "model_saved_name": f"./runs/demo/{model}_test_{stream}",
         "feeder": "feeders.feeder.Feeder",
         "test_feeder_args": copy.deepcopy(train["test_feeder_args"]),
-        "model": f"model.{model}.Model",
+        "model": model_name(model),
         "model_args": model_args,
         "label_map": DEMO_LABELS,
         "phase": "test",
@@ -402,6 +423,16 @@ UCLA_RECIPES = {
         "schedule": {"num_epoch": 65, "step": [50], "batch_size": 16},
         "extra": {"warm_up_epoch": 5},
     },
+    # ST-GCN++: AGCN's window, augmentation and warm-up (CTR-GCN's NW-UCLA setting), MMAction2's
+    # optimiser (SGD 0.1, Nesterov, weight decay 5e-4) and cosine schedule to 0.
+    "stgcnpp": {
+        "model_args": {"graph_args": {"labeling_mode": "spatial"}},
+        "train_sampler": {"seg": 52, "segments": "even", "rotation": [0.3, 1.047, 0.3], "scale": 0.2},
+        "test_sampler": {"seg": 52, "segments": "even", "num_clips": 5, "deterministic": True},
+        "optim": {"optimizer": "SGD", "base_lr": 0.1, "nesterov": True, "weight_decay": 0.0005},
+        "schedule": {"num_epoch": 65, "batch_size": 16},
+        "extra": {"warm_up_epoch": 5, "lr_scheduler": "cosine"},
+    },
 }
 
 
@@ -433,7 +464,7 @@ def ucla_pair(model: str, stream: str) -> dict[str, dict[str, Any]]:
             "sampler": recipe["train_sampler"],
         },
         "test_feeder_args": {**feeder_stream, "sampler": recipe["test_sampler"]},
-        "model": f"model.{model}.Model",
+        "model": model_name(model),
         "model_args": model_args,
         "label_map": bench.label_map,
         **recipe["optim"],
@@ -458,7 +489,7 @@ def ucla_pair(model: str, stream: str) -> dict[str, dict[str, Any]]:
             **feeder_stream,
             "sampler": recipe["test_sampler"],
         },
-        "model": f"model.{model}.Model",
+        "model": model_name(model),
         "model_args": model_args,
         "label_map": bench.label_map,
         "phase": "test",
@@ -469,6 +500,122 @@ def ucla_pair(model: str, stream: str) -> dict[str, dict[str, Any]]:
     }
     suffix = "" if model == "agcn" else f"_{model}"
     return {f"train_{stream}{suffix}.yaml": train, f"test_{stream}{suffix}.yaml": test}
+
+
+@dataclass(frozen=True)
+class PoseBenchmark:
+    """A benchmark on one of MMAction2's / PYSKL's skeleton annotation pickles (feeder ``pose_pickle``)."""
+
+    folder: str  # config/<folder>
+    dataset: str  # runs under ./work_dir/<dataset>
+    tag: str  # weight-file prefix
+    num_class: int
+    pickle: str  # ./data/mmaction/<pickle>
+    split: str  # <split>_train / <split>_val
+    layout: str  # nturgb+d (3D, 25 joints) or coco (2D HRNet, 17 keypoints)
+    label_map: str
+
+
+def _pose_benchmarks() -> tuple[PoseBenchmark, ...]:
+    out = []
+    for folder, dataset, tag, num_class, name, split in (
+        ("nturgbd-cross-subject", "ntu/xsub", "ntu_cs", 60, "ntu60", "xsub"),
+        ("nturgbd-cross-view", "ntu/xview", "ntu_cv", 60, "ntu60", "xview"),
+        ("nturgbd120-cross-subject", "ntu120/xsub120", "ntu120_csub", 120, "ntu120", "xsub"),
+        ("nturgbd120-cross-setup", "ntu120/xset120", "ntu120_cset", 120, "ntu120", "xset"),
+    ):
+        out.append(
+            PoseBenchmark(folder, dataset, tag, num_class, f"{name}_3danno.pkl", split, "nturgb+d", name)
+        )
+        out.append(
+            PoseBenchmark(
+                f"{folder}-2d",
+                f"{dataset}_2d",
+                f"{tag}_2d",
+                num_class,
+                f"{name}_hrnet.pkl",
+                split,
+                "coco",
+                name,
+            )
+        )
+    return tuple(out)
+
+
+POSE_BENCHMARKS = _pose_benchmarks()
+# MMAction2's ST-GCN / ST-GCN++ configs (``configs/skeleton/{stgcn,stgcnpp}``): graph mode and the
+# backbone keywords beyond the model's defaults (none: ``model: stgcn`` / ``stgcnpp`` carry them).
+POSE_MODELS = {"stgcn": "stgcn_spatial", "stgcnpp": "spatial"}
+
+
+def pose_pair(bench: PoseBenchmark, model: str, stream: str) -> dict[str, dict[str, Any]]:
+    """MMAction2's recipe: SGD 0.1 (batch 128), momentum 0.9, Nesterov, weight decay 5e-4, cosine to 0
+    over 80 epochs (MMAction2: 16 epochs of the data repeated 5 times), 100 uniformly sampled frames;
+    validation = 1 clip of the val split every 5 epochs, test = 10 clips (clip-averaged softmax).
+
+    MMAction2 validates on the test split and keeps the best epoch; here the last epoch is tested.
+    """
+    data = f"./data/mmaction/{bench.pickle}"
+    V = 25 if bench.layout == "nturgb+d" else 17
+    model_args = {
+        "num_class": bench.num_class,
+        "num_point": V,
+        "num_person": 2,
+        "in_channels": 3,  # x, y, z (3D) or x, y, score (2D)
+        "graph_args": {"layout": bench.layout, "mode": POSE_MODELS[model]},
+    }
+
+    def feeder(part: str, clips: int) -> dict[str, Any]:
+        return {
+            "data_path": data,
+            "split": f"{bench.split}_{part}",
+            "stream": stream,
+            "dataset": bench.layout,
+            "clip_len": 100,
+            "num_clips": clips,
+            "test_mode": part != "train",
+            "num_person": 2,
+        }
+
+    tag = f"{bench.tag}_{model}_{stream}"
+    num_epoch = 80
+    train = {
+        "work_dir": f"./work_dir/{bench.dataset}/{model}_{stream}",
+        "model_saved_name": f"./runs/{tag}",
+        "feeder": "pose_pickle",
+        "train_feeder_args": feeder("train", 1),
+        "test_feeder_args": feeder("val", 1),
+        "model": model,
+        "model_args": model_args,
+        "label_map": bench.label_map,
+        "optimizer": "SGD",
+        "base_lr": 0.1,
+        "momentum": 0.9,
+        "nesterov": True,
+        "weight_decay": 0.0005,
+        "lr_scheduler": "cosine",
+        "device": "auto",
+        "batch_size": 128,
+        "test_batch_size": 128,
+        "num_epoch": num_epoch,
+        "eval_interval": 5,
+        "save_interval": 5,
+    }
+    test = {
+        "work_dir": f"./work_dir/{bench.dataset}/{model}_test_{stream}",
+        "model_saved_name": f"./runs/{bench.tag}_{model}_test_{stream}",
+        "feeder": "pose_pickle",
+        "test_feeder_args": feeder("val", 10),
+        "model": model,
+        "model_args": model_args,
+        "label_map": bench.label_map,
+        "phase": "test",
+        "device": "auto",
+        "test_batch_size": 16,  # x 10 clips
+        "weights": f"./runs/{tag}-{num_epoch - 1}-*.pt",
+        "save_score": True,
+    }
+    return {f"train_{stream}_{model}.yaml": train, f"test_{stream}_{model}.yaml": test}
 
 
 def aagcn_config() -> dict[str, Any]:
@@ -512,6 +659,11 @@ def all_configs() -> dict[Path, str]:
             for stream in STREAMS:
                 for name, cfg in sgn_family_pair(bench, recipe, stream, data_root).items():
                     out[Path(bench.folder) / name] = _dump(cfg)
+    for pose in POSE_BENCHMARKS:
+        for model in POSE_MODELS:
+            for stream in STREAMS:
+                for name, cfg in pose_pair(pose, model, stream).items():
+                    out[Path(pose.folder) / name] = _dump(cfg)
     return out
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+import yaml
 from conftest import FIXTURES, ROOT, make_tiny_dataset
 
 import main as main_module
@@ -17,6 +18,7 @@ from engine import builder
 from engine.config import parse_config
 from engine.loop import forward_logits
 from engine.run import _loss_fn
+from utils.registry import FEEDERS
 
 sys.path.insert(0, str(ROOT / "config"))
 import make_configs
@@ -35,8 +37,37 @@ def test_generator_and_committed_configs_agree():
         )
 
 
+def _tiny_pose_pickle(tmp_path: Path, args: dict, num_point: int, num_class: int) -> dict:
+    """A 4-clip MMAction2 annotation pickle (the ``pose_pickle`` feeder's input) with ``args['split']``."""
+    from utils.io import save_pickle
+
+    rng = np.random.default_rng(0)
+    two_d = args.get("dataset") == "coco"
+    annotations = []
+    for i in range(4):
+        ann = {
+            "frame_dir": f"S001C001P00{i}R001A00{i + 1}",
+            "label": i % num_class,
+            "total_frames": 30,
+            "keypoint": rng.normal(size=(2, 30, num_point, 2 if two_d else 3)).astype(np.float32),
+        }
+        if two_d:
+            ann["keypoint"] = (ann["keypoint"] * 100 + 500).astype(np.float32)
+            ann["keypoint_score"] = rng.uniform(size=(2, 30, num_point)).astype(np.float32)
+            ann["img_shape"] = ann["original_shape"] = (1080, 1920)
+        annotations.append(ann)
+    path = tmp_path / "tiny_annotations.pkl"
+    save_pickle(
+        {"split": {args["split"]: [a["frame_dir"] for a in annotations]}, "annotations": annotations}, path
+    )
+    # short clips and at most 2 test clips keep the step cheap; every other key is the config's
+    return {**args, "data_path": str(path), "clip_len": 20, "num_clips": min(args.get("num_clips", 1), 2)}
+
+
 def _tiny_inputs(tmp_path: Path, cfg, args: dict) -> dict:
     model_args = builder.effective_args(builder.model_class(cfg), cfg.model_args)
+    if cfg.feeder == "pose_pickle":
+        return _tiny_pose_pickle(tmp_path, args, model_args["num_point"], min(4, model_args["num_class"]))
     shape = (model_args.get("in_channels", 3), 24, model_args["num_point"], 2)
     make_tiny_dataset(tmp_path, n=4, shape=shape, num_class=min(4, model_args["num_class"]), prefix="tiny")
     args = dict(args)
@@ -47,6 +78,11 @@ def _tiny_inputs(tmp_path: Path, cfg, args: dict) -> dict:
 
 @pytest.mark.parametrize("path", SHIPPED, ids=lambda p: str(p.relative_to(ROOT / "config")))
 def test_every_shipped_config_builds_and_steps(tmp_path, path):
+    feeder = yaml.safe_load(path.read_text()).get("feeder")
+    if feeder is not None and feeder not in FEEDERS:  # TODO(lead): drop once pose_pickle is merged
+        pytest.skip(
+            f"feeder '{feeder}' is not registered yet (MMAction2 pickle feeder, data half of issue 11)"
+        )
     cfg = parse_config(["--config", str(path)])
     torch.manual_seed(0)
     model = builder.build_model(cfg)
