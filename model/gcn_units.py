@@ -104,26 +104,45 @@ class unit_gcn(nn.Module):  # lower-case: MMAction2's name
         return self.A
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        n, c_in, V, T = x.shape
-        K, c_out = self.num_subsets, self.out_channels
         G = self.graph()
-        if self.conv_pos == "pre":
-            y = self.conv(x)  # (n, K·C_out, V, T), stored (n, V, T, K·C_out)
-            y = y.permute(0, 2, 3, 1).reshape(n, V, T, K, c_out)
-            y = y.permute(0, 3, 1, 2, 4).reshape(n, K * V, T * c_out)  # one copy: rows (k, v)
-            # z[w] = sum over (k, v) of G[k, v, w] · y[k, v]: one matmul for all subsets
-            z = torch.matmul(G.reshape(K * V, V).t().to(y.dtype), y)  # (n, W, T·C_out)
-            z = z.view(n, V, T, c_out).permute(0, 3, 1, 2)  # (n, C_out, W, T), channels-last
-        else:
-            feats = x.permute(0, 2, 3, 1).reshape(n, V, T * c_in)  # a view of channels-last x
-            Gt = G.transpose(1, 2).reshape(K * V, V).to(feats.dtype)  # rows (k, w)
-            agg = torch.matmul(Gt, feats).view(n, K, V, T, c_in)  # graph products of the input
-            agg = agg.permute(0, 2, 3, 1, 4).reshape(n, V, T, K * c_in).permute(0, 3, 1, 2)
-            z = self.conv(agg)  # (n, C_out, W, T): subset-major input channels k·C_in + c
+        if self.conv_pos == "pre" and self.in_channels >= self.out_channels:
+            z = self._conv_then_graph(x, G)
+        else:  # cheaper to apply the graphs to the narrower input first
+            z = self._graph_then_conv(x, G)
         y = self.bn(z)
         if self.with_res:
             y += x if self.down is None else self.down(x)
         return y.relu_()
+
+    def _conv_then_graph(self, x: torch.Tensor, G: torch.Tensor) -> torch.Tensor:
+        """'pre' as written: conv to K·C_out, then z[w] = sum over (k, v) of G[k, v, w]·y[k, v]."""
+        n, _, V, T = x.shape
+        K, c_out = self.num_subsets, self.out_channels
+        y = self.conv(x)  # (n, K·C_out, V, T), stored (n, V, T, K·C_out)
+        y = y.permute(0, 2, 3, 1).reshape(n, V, T, K, c_out)
+        y = y.permute(0, 3, 1, 2, 4).reshape(n, K * V, T * c_out)  # one copy: rows (k, v)
+        Gt = G.reshape(K * V, V).t().to(y.dtype).expand(n, V, K * V)  # (n, W, K·V), no copy
+        z = torch.bmm(Gt, y)  # (n, W, T·C_out): one batched matmul for all subsets
+        return z.view(n, V, T, c_out).permute(0, 3, 1, 2)  # (n, C_out, W, T), channels-last
+
+    def _graph_then_conv(self, x: torch.Tensor, G: torch.Tensor) -> torch.Tensor:
+        """The K graph products of the input, stacked subset-major (K·C_in), then one 1x1 conv.
+
+        'post' as written; for 'pre' the same function with the conv weights regrouped:
+        sum_k G_k^T (W_k x + b_k) = [W_0 .. W_K-1] [x G_0; ..; x G_K-1] + sum_k b_k colsum(G_k).
+        """
+        n, c_in, V, T = x.shape
+        K, c_out = self.num_subsets, self.out_channels
+        feats = x.permute(0, 2, 3, 1).reshape(n, V, T * c_in)  # a view of channels-last x
+        Gt = G.transpose(1, 2).reshape(K * V, V).to(feats.dtype).expand(n, K * V, V)  # rows (k, w)
+        agg = torch.bmm(Gt, feats).view(n, K, V, T, c_in)
+        agg = agg.permute(0, 2, 3, 1, 4).reshape(n, V, T, K * c_in).permute(0, 3, 1, 2)  # (n, K·C_in, W, T)
+        if self.conv_pos == "post":
+            return self.conv(agg)
+        weight = self.conv.weight.view(K, c_out, c_in).transpose(0, 1).reshape(c_out, K * c_in, 1, 1)
+        bias = (self.conv.bias.view(K, c_out, 1) * G.sum(1).view(K, 1, V)).sum(0)  # (C_out, W)
+        z = F.conv2d(agg, weight.to(agg.dtype))
+        return z.add_(bias.to(z.dtype)[None, :, :, None])
 
 
 class unit_tcn(TemporalConv):  # lower-case: MMAction2's name
@@ -218,10 +237,40 @@ class mstcn(nn.Module):  # lower-case: MMAction2's name
         self.bn = nn.BatchNorm2d(out_channels)
         self.drop = nn.Dropout(dropout, inplace=True) if dropout > 0 else None
 
+        self.widths = widths
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        y = torch.cat([branch(x) for branch in self.branches], dim=1)
+        heads = self.branches[:-1]  # 1x1 conv -> BN -> ReLU -> temporal op
+        # the five head convs and BNs run as one conv and one BN (parameters concatenated here)
+        weight = torch.cat([b[0].weight for b in heads])
+        h = F.conv2d(x, weight, torch.cat([b[0].bias for b in heads]))  # (n, sum of widths, V, T)
+        h = fused_batch_norm(h, [b[1] for b in heads]).relu_()
+        parts = h.split(self.widths[:-1], dim=1)
+        outs = [b[3](part) for b, part in zip(heads, parts)] + [self.branches[-1](x)]
+        y = torch.cat(outs, dim=1)
         y = self.bn(self.transform(y))
         return y if self.drop is None else self.drop(y)
+
+
+def fused_batch_norm(x: torch.Tensor, norms: list[nn.BatchNorm2d]) -> torch.Tensor:
+    """The BatchNorms ``norms`` applied to consecutive channel groups of ``x`` as one call.
+
+    Identical to applying each to its group (statistics are per channel); in training the updated
+    running statistics are written back to the modules.
+    """
+    first = norms[0]
+    weight, bias = torch.cat([m.weight for m in norms]), torch.cat([m.bias for m in norms])
+    mean = torch.cat([m.running_mean for m in norms])
+    var = torch.cat([m.running_var for m in norms])
+    y = F.batch_norm(x, mean, var, weight, bias, first.training, first.momentum, first.eps)
+    if first.training:
+        with torch.no_grad():
+            for m, new_mean, new_var in zip(norms, mean.split([m.num_features for m in norms]),
+                                            var.split([m.num_features for m in norms])):  # fmt: skip
+                m.running_mean.copy_(new_mean)
+                m.running_var.copy_(new_var)
+                m.num_batches_tracked.add_(1)
+    return y
 
 
 class unit_aagcn(aagcn.unit_gcn):  # lower-case: MMAction2's name

@@ -185,7 +185,10 @@ def randomise(module: torch.nn.Module) -> None:
 
 
 @pytest.mark.parametrize("adaptive", [None, "init", "offset", "importance"])
-@pytest.mark.parametrize("conv_pos,with_res,c_in", [("pre", False, 3), ("pre", True, 6), ("post", True, 8)])
+@pytest.mark.parametrize(
+    "conv_pos,with_res,c_in",
+    [("pre", False, 3), ("pre", True, 6), ("pre", False, 8), ("pre", True, 12), ("post", True, 8)],
+)
 def test_unit_gcn_equals_the_einsum_formula(adaptive, conv_pos, with_res, c_in):
     torch.manual_seed(0)
     A = Graph("coco", mode="stgcn_spatial").A
@@ -230,12 +233,16 @@ def test_mstcn_equals_plain_convolutions_and_splits_channels_like_mmaction2(stri
     widths = [b.weight.shape[0] if i == 5 else b[0].weight.shape[0] for i, b in enumerate(unit.branches)]
     assert widths == [6, 2, 2, 2, 2, 2]  # the first branch takes the remainder
     randomise(unit)
-    unit.eval()
     x = torch.randn(2, 12, 11, 5)
-    with torch.no_grad():
-        got = from_block_layout(unit(to_block_layout(x)))
-    torch.testing.assert_close(got, naive_mstcn(unit, x, stride), rtol=1e-5, atol=1e-5)
-    assert got.shape == (2, 16, (11 - 1) // stride + 1, 5)
+    for train in (False, True):  # train: batch statistics, and the running statistics it updates
+        fast, plain = copy.deepcopy(unit).train(train), copy.deepcopy(unit).train(train)
+        with torch.no_grad():
+            got = from_block_layout(fast(to_block_layout(x)))
+            expected = naive_mstcn(plain, x, stride)
+        torch.testing.assert_close(got, expected, rtol=1e-5, atol=1e-5)
+        for (name, a), b in zip(fast.state_dict().items(), plain.state_dict().values()):
+            torch.testing.assert_close(a, b, rtol=1e-6, atol=1e-6, msg=name)
+    assert fast.branches[2][1].num_batches_tracked == 1 and got.shape == (2, 16, (11 - 1) // stride + 1, 5)
 
 
 # --- shapes, layouts, options and errors -----------------------------------------------------
