@@ -157,3 +157,41 @@ def test_export_command_reads_a_trained_weight_file(tmp_path, capsys):
     assert ckpt["meta"]["stream"] == "bone" and ckpt["meta"]["model_config"]["cls_head"]["num_classes"] == 5
     assert "wrote" in capsys.readouterr().out
     assert main(["--config", str(config), "--weights", str(tmp_path / "missing.pt"), "--out", str(out)]) == 1
+
+
+def test_main_tests_a_zoo_checkpoint_through_its_config(tmp_path):
+    """weights: <MMAction2 .pth> in a main.py test config (model: mmaction_aagcn) reads it safely and scores."""
+    import yaml
+    from conftest import make_tiny_dataset
+
+    from engine.config import parse_config
+    from engine.run import run
+    from utils.io import load_pickle
+
+    make_tiny_dataset(tmp_path, n=3, shape=(3, 10, 25, 2), num_class=60, prefix="val")
+    cfg = {
+        "phase": "test",
+        "work_dir": str(tmp_path / "work"),
+        "feeder": "feeders.feeder.Feeder",
+        "test_feeder_args": {
+            "data_path": str(tmp_path / "val_data_joint.npy"),
+            "label_path": str(tmp_path / "val_label.pkl"),
+        },
+        "model": "mmaction_aagcn",
+        "model_args": {"num_class": 60, "base_channels": 8, "gcn_attention": True},
+        "weights": str(SMALL),
+        "device": "cpu",
+        "num_worker": 0,
+        "save_score": True,
+    }
+    (tmp_path / "test.yaml").write_text(yaml.safe_dump(cfg))
+    run(parse_config(["--config", str(tmp_path / "test.yaml")]))
+    log = (tmp_path / "work" / "log.txt").read_text()
+    assert "loaded the checkpoint's state_dict; skipped meta, message_hub (3 unpicklable objects" in log
+    model = small_model()
+    load_weights(model, SMALL)
+    x = torch.from_numpy(np.load(tmp_path / "val_data_joint.npy"))
+    with torch.no_grad():
+        expected = model.eval()(x).numpy()
+    scores = load_pickle(tmp_path / "work" / "epoch1_test_score.pkl")
+    np.testing.assert_allclose(np.stack(list(scores.values())), expected, rtol=1e-5, atol=1e-5)
