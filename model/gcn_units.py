@@ -256,9 +256,13 @@ def fused_batch_norm(x: torch.Tensor, norms: list[nn.BatchNorm2d]) -> torch.Tens
     """The BatchNorms ``norms`` applied to consecutive channel groups of ``x`` as one call.
 
     Identical to applying each to its group (statistics are per channel); in training the updated
-    running statistics are written back to the modules.
+    running statistics are written back to the modules. Anything but plain BatchNorm2d with a fixed
+    momentum (e.g. SyncBatchNorm after ``sync_bn``) is applied group by group.
     """
     first = norms[0]
+    if any(type(m) is not nn.BatchNorm2d or m.momentum is None or not m.track_running_stats for m in norms):
+        groups = x.split([m.num_features for m in norms], dim=1)
+        return torch.cat([m(g) for m, g in zip(norms, groups)], dim=1)
     weight, bias = torch.cat([m.weight for m in norms]), torch.cat([m.bias for m in norms])
     mean = torch.cat([m.running_mean for m in norms])
     var = torch.cat([m.running_var for m in norms])
