@@ -7,9 +7,10 @@ checks that the committed files are exactly what it writes.
 
 Naming: ``config/<benchmark>/<train|test>_<stream>.yaml`` for AGCN (2s-AGCN's names) and
 ``<train|test>_<stream>_<model>.yaml`` for the other models. ST-GCN and ST-GCN++ on MMAction2's
-skeleton pickles: 3D (``ntu60_3danno.pkl``, ``ntu120_3danno.pkl``) in the NTU benchmark folders,
-2D (HRNet COCO-17, ``ntu60_hrnet.pkl``, ``ntu120_hrnet.pkl``) in ``<benchmark>-2d`` folders. Training runs write
-``./work_dir/<dataset>/<model>_<stream>``, test runs ``./work_dir/<dataset>/<model>_test_<stream>``
+skeleton pickles (``./data/mmaction/``, MMAction2's file names; PYSKL calls the same files
+``*_3danno.pkl`` / ``*_hrnet.pkl``): 3D (``ntu60_3d.pkl``, ``ntu120_3d.pkl``) in the NTU benchmark
+folders, 2D (HRNet COCO-17, ``ntu60_2d.pkl``, ``ntu120_2d.pkl``) in ``<benchmark>-2d`` folders.
+Training runs write ``./work_dir/<dataset>/<model>_<stream>``, test runs ``./work_dir/<dataset>/<model>_test_<stream>``
 (the convention ``ensemble.py --datasets <dataset>`` relies on), weights go to ``./runs/``.
 """
 
@@ -524,16 +525,14 @@ def _pose_benchmarks() -> tuple[PoseBenchmark, ...]:
         ("nturgbd120-cross-subject", "ntu120/xsub120", "ntu120_csub", 120, "ntu120", "xsub"),
         ("nturgbd120-cross-setup", "ntu120/xset120", "ntu120_cset", 120, "ntu120", "xset"),
     ):
-        out.append(
-            PoseBenchmark(folder, dataset, tag, num_class, f"{name}_3danno.pkl", split, "nturgb+d", name)
-        )
+        out.append(PoseBenchmark(folder, dataset, tag, num_class, f"{name}_3d.pkl", split, "nturgb+d", name))
         out.append(
             PoseBenchmark(
                 f"{folder}-2d",
                 f"{dataset}_2d",
                 f"{tag}_2d",
                 num_class,
-                f"{name}_hrnet.pkl",
+                f"{name}_2d.pkl",
                 split,
                 "coco",
                 name,
