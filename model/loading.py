@@ -69,11 +69,12 @@ class LoadReport:
     def summary(self) -> str:
         """One line, e.g. ``"weights.pt: loaded 352 keys; renamed 6 legacy keys (...)"``."""
         parts = []
-        if self.skipped_entries:
-            what = f"skipped {', '.join(self.skipped_entries)}"
+        head = f"{self.source}: "
+        if self.skipped_entries:  # a checkpoint dict: say what else it held
+            head += f"used 'state_dict', skipped {', '.join(self.skipped_entries)}"
             if self.stand_ins:
-                what += f" ({self.stand_ins} unpicklable objects kept as inert stand-ins)"
-            parts.append(f"loaded the checkpoint's state_dict; {what}")
+                head += f" ({self.stand_ins} unpicklable objects kept as inert stand-ins)"
+            head += "; "
         if self.stripped_prefix:
             parts.append(f"stripped '{PREFIX}' from {self.stripped_prefix} keys")
         if self.renamed:
@@ -90,7 +91,7 @@ class LoadReport:
             )
         if self.unexpected:
             parts.append(f"skipped {len(self.unexpected)} unexpected keys ({_listing(self.unexpected)})")
-        return f"{self.source}: " + ("; ".join(parts) if parts else "all keys matched")
+        return head + ("; ".join(parts) if parts else "all keys matched")
 
 
 def _listing(items: Iterable[str], limit: int = MAX_LISTED) -> str:

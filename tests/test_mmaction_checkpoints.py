@@ -123,7 +123,7 @@ def test_export_round_trip_is_weights_only_loadable_with_the_zoo_key_set(tmp_pat
         "model = {'type': 'RecognizerGCN'"
     )
     again = build(ckpt["meta"]["model_config"])
-    assert load_weights(again, out).summary() == f"{out}: loaded the checkpoint's state_dict; skipped meta"
+    assert load_weights(again, out).summary() == f"{out}: used 'state_dict', skipped meta; all keys matched"
     for key, value in zoo.items():
         assert torch.equal(again.state_dict()[key], value), key
 
@@ -187,7 +187,7 @@ def test_main_tests_a_zoo_checkpoint_through_its_config(tmp_path):
     (tmp_path / "test.yaml").write_text(yaml.safe_dump(cfg))
     run(parse_config(["--config", str(tmp_path / "test.yaml")]))
     log = (tmp_path / "work" / "log.txt").read_text()
-    assert "loaded the checkpoint's state_dict; skipped meta, message_hub (3 unpicklable objects" in log
+    assert "used 'state_dict', skipped meta, message_hub (3 unpicklable objects" in log
     model = small_model()
     load_weights(model, SMALL)
     x = torch.from_numpy(np.load(tmp_path / "val_data_joint.npy"))
