@@ -36,6 +36,7 @@ from graph.layouts import get_layout
 from utils.errors import ConfigError
 
 EPS = 1e-4  # scores below this are not painted (GeneratePoseTarget's eps)
+CHUNK = 1 << 16  # padded limb-window pixels computed at once
 
 # MMAction2's PoseC3D limb list for COCO-17 (the configs' ``skeletons``; channel order of limb volumes).
 COCO_LIMBS = (
@@ -279,107 +280,123 @@ def flip(
 # --------------------------------------------------------------------------------------------------
 # GeneratePoseTarget + FormatShape('NCTHW_Heatmap')
 # --------------------------------------------------------------------------------------------------
-def _window_starts(lo: np.ndarray, hi: np.ndarray, size: int, sigma: float) -> tuple[np.ndarray, np.ndarray]:
-    """Pixel range [start, end) of windows reaching 3σ below ``lo`` and above ``hi`` (float32 arithmetic,
-    truncation toward zero, clipped to 0..size)."""
+# Windows are computed as (h, w, P) arrays: P (the windows) innermost, so that every NumPy loop runs
+# over the long axis.
+
+
+def _window(lo: np.ndarray, hi: np.ndarray, size: int, sigma: float) -> tuple[np.ndarray, np.ndarray]:
+    """Pixel range [start, end) reaching 3σ below ``lo`` and above ``hi`` (float32 arithmetic, truncation
+    toward zero, clipped to 0..size), as MMAction2 computes it."""
     start = np.maximum(np.trunc(lo - 3 * sigma), 0).astype(np.int64)
     end = np.minimum(np.trunc(hi + 3 * sigma).astype(np.int64) + 1, size)
     return start, end
 
 
-def _scatter_max(flat: np.ndarray, index: np.ndarray, values: np.ndarray, person: np.ndarray) -> None:
-    """``flat[index] = max(flat[index], values)``; indices repeat only across persons, so one pass per
-    person keeps every fancy-index assignment free of duplicates."""
-    people = np.unique(person)
-    for m in people:
-        sel = person == m if len(people) > 1 else slice(None)
-        idx, val = index[sel], values[sel]
-        flat[idx] = np.maximum(flat[idx], val)
+class _Canvas:
+    """The output volume as a flat array, and where each (frame, channel) map and its mirror image start.
+
+    ``base[f, c]`` is the flat offset of frame f's map of channel c in view half 0; with ``double`` the
+    mirrored half gets every value again at column W - 1 - x of channel ``flip_order[c]``, which is
+    exactly MMAction2's reversed and channel-swapped copy (no copy pass needed).
+    """
+
+    def __init__(self, out: np.ndarray, flip_order: np.ndarray | None) -> None:
+        A, K, C, L, H, W = out.shape
+        self.flat, self.W = out.reshape(-1), W
+        clip, t = np.divmod(np.arange(K * L), L)
+        frame_base = (clip[:, None] * C * L + t[:, None]) * (H * W)  # (F, 1)
+        self.base = frame_base + np.arange(C)[None, :] * (L * H * W)  # (F, C)
+        self.mirror = None
+        if flip_order is not None:
+            self.mirror = out[0].size + frame_base + np.asarray(flip_order)[None, :] * (L * H * W)
+
+    def paint(self, frame: np.ndarray, chan: np.ndarray, ys: np.ndarray, xs: np.ndarray, values: np.ndarray,
+              keep: np.ndarray) -> None:  # fmt: skip
+        """Maximum of ``values`` (float32, those of the kept pixels in order) into the maps (frame[p],
+        chan[p]) at rows ys (h, P) and columns xs (w, P) where ``keep`` (h, w, P); windows of several
+        persons in one map combine by maximum."""
+        rows = ys[:, None, :] * self.W
+        targets = [(self.base, xs)] + ([(self.mirror, self.W - 1 - xs)] if self.mirror is not None else [])
+        for base, cols in targets:
+            index = (base[frame, chan] + rows + cols[None, :, :])[keep]
+            np.maximum.at(self.flat, index, values)
 
 
-def _paint_points(
-    flat: np.ndarray,
-    base: np.ndarray,
-    mu_x: np.ndarray,
-    mu_y: np.ndarray,
-    value: np.ndarray,
-    person: np.ndarray,
-    hw: tuple[int, int],
-    sigma: float,
-) -> None:
-    """Gaussians ``value · exp(-|p - mu|² / 2σ²)`` in their ±3σ windows; ``base`` (P,) is the flat offset
-    of each point's (view, channel, frame) map. float32 throughout, MMAction2's operation order."""
+def _paint_points(canvas: _Canvas, frame: np.ndarray, chan: np.ndarray, mu: np.ndarray, value: np.ndarray,
+                  hw: tuple[int, int], sigma: float) -> None:  # fmt: skip
+    """Gaussians ``value · exp(-|p - mu|² / 2σ²)`` (mu (P, 2) float32) in their ±3σ windows, all at once
+    (5 × 5 × P for σ = 0.6); float32 with MMAction2's rounding."""
     H, W = hw
-    x0, x1 = _window_starts(mu_x, mu_x, W, sigma)
-    y0, y1 = _window_starts(mu_y, mu_y, H, sigma)
-    keep = (x1 > x0) & (y1 > y0)
-    if not keep.all():
-        base, mu_x, mu_y, value, person = base[keep], mu_x[keep], mu_y[keep], value[keep], person[keep]
-        x0, x1, y0, y1 = x0[keep], x1[keep], y0[keep], y1[keep]
-    if not len(base):
+    x0, x1 = _window(mu[:, 0], mu[:, 0], W, sigma)
+    y0, y1 = _window(mu[:, 1], mu[:, 1], H, sigma)
+    drawn = np.flatnonzero((x1 > x0) & (y1 > y0))
+    if not len(drawn):
         return
-    offs = np.arange(max((x1 - x0).max(), (y1 - y0).max()))  # 5 for σ = 0.6
-    xs = x0[:, None] + offs  # (P, w)
-    ys = y0[:, None] + offs
-    inside = (ys < y1[:, None])[:, :, None] & (xs < x1[:, None])[:, None, :]  # (P, w, w)
-    dx = xs.astype(np.float32) - mu_x[:, None]
-    dy = ys.astype(np.float32) - mu_y[:, None]
-    patch = np.exp(-(dx[:, None, :] ** 2 + dy[:, :, None] ** 2) / 2 / sigma**2) * value[:, None, None]
-    index = base[:, None, None] + ys[:, :, None] * W + xs[:, None, :]
-    _scatter_max(
-        flat, index[inside], patch[inside], np.broadcast_to(person[:, None, None], inside.shape)[inside]
-    )
+    frame, chan, mu, value = frame[drawn], chan[drawn], mu[drawn], value[drawn]
+    x0, x1, y0, y1 = x0[drawn], x1[drawn], y0[drawn], y1[drawn]
+    offs = np.arange(max((x1 - x0).max(), (y1 - y0).max()))[:, None]
+    xs, ys = x0 + offs, y0 + offs  # (w, P)
+    keep = (ys < y1)[:, None, :] & (xs < x1)[None, :, :]  # (w, w, P)
+    dx2 = (xs.astype(np.float32) - mu[:, 0]) ** 2
+    dy2 = (ys.astype(np.float32) - mu[:, 1]) ** 2
+    # -(d²) / 2 / σ² == d² / -(2σ²) exactly (halving is exact): one division instead of three operations
+    patch = np.exp((dx2[None, :, :] + dy2[:, None, :]) / -(2 * sigma**2)) * value
+    canvas.paint(frame, chan, ys, xs, patch[keep], keep)
 
 
-def _bucket(n: np.ndarray) -> np.ndarray:
-    """Window extents rounded up to 4, 8, 12, 16, 24, 32, 48, 64, ... (limb windows are grouped by it)."""
-    n = np.maximum(n, 1)
-    step = np.maximum(4, 2 ** np.floor(np.log2(n)).astype(np.int64) // 2)
-    return -(-n // step) * step
+def _limb_groups(h: np.ndarray, w: np.ndarray) -> list[tuple[np.ndarray, int, int]]:
+    """Windows grouped by padded size: (members, h_g, w_g), extents rounded up to 4, 8, 12, 16, 24, 32, ...,
+    each group split so that its padded pixels stay near ``CHUNK`` (temporaries in the CPU cache)."""
+
+    def bucket(n: np.ndarray) -> np.ndarray:
+        step = np.maximum(4, 2 ** np.floor(np.log2(np.maximum(n, 1))).astype(np.int64) // 2)
+        return -(-n // step) * step
+
+    key = bucket(h) * 4096 + bucket(w)
+    order = np.argsort(key, kind="stable")
+    keys, starts = np.unique(key[order], return_index=True)
+    groups = []
+    for k, lo, hi in zip(keys.tolist(), starts.tolist(), [*starts[1:].tolist(), len(order)]):
+        gh, gw = k // 4096, k % 4096
+        step = max(1, CHUNK // (gh * gw))
+        groups += [(order[i : min(i + step, hi)], gh, gw) for i in range(lo, hi, step)]
+    return groups
 
 
-def _paint_limbs(
-    flat: np.ndarray,
-    base: np.ndarray,
-    a: np.ndarray,
-    b: np.ndarray,
-    score_a: np.ndarray,
-    value: np.ndarray,
-    person: np.ndarray,
-    hw: tuple[int, int],
-    sigma: float,
-) -> None:
+def _paint_limbs(canvas: _Canvas, frame: np.ndarray, chan: np.ndarray, a: np.ndarray, b: np.ndarray,
+                 score_a: np.ndarray, value: np.ndarray, hw: tuple[int, int], sigma: float) -> None:  # fmt: skip
     """Limb heatmaps ``value · exp(-d² / 2σ²)``, d the distance to the segment a-b (a, b (P, 2) float32),
     in the ±3σ box around both ends; a limb shorter than 1 px is the keypoint Gaussian of a, drawn with
-    ``score_a``. Distances in float32, the Gaussian in float64 (MMAction2's promotion). Limbs are
-    grouped by window size and each group is computed on padded (P_g, h_g, w_g) windows."""
+    ``score_a``. Distances in float32 and the Gaussian in float64 (MMAction2's type promotion); pixels
+    so far from the segment that the float32 value is 0 are skipped. Limbs are grouped by window size
+    and each group is computed on padded (h_g, w_g, P_g) windows."""
     H, W = hw
-    x0, x1 = _window_starts(np.minimum(a[:, 0], b[:, 0]), np.maximum(a[:, 0], b[:, 0]), W, sigma)
-    y0, y1 = _window_starts(np.minimum(a[:, 1], b[:, 1]), np.maximum(a[:, 1], b[:, 1]), H, sigma)
+    x0, x1 = _window(np.minimum(a[:, 0], b[:, 0]), np.maximum(a[:, 0], b[:, 0]), W, sigma)
+    y0, y1 = _window(np.minimum(a[:, 1], b[:, 1]), np.maximum(a[:, 1], b[:, 1]), H, sigma)
     d2_ab = (a[:, 0] - b[:, 0]) ** 2 + (a[:, 1] - b[:, 1]) ** 2
     drawn = (x1 > x0) & (y1 > y0)  # an empty box skips the limb, even a short one
     short = drawn & (d2_ab < 1)
     if short.any():
-        _paint_points(flat, base[short], a[short, 0], a[short, 1], score_a[short], person[short], hw, sigma)
+        _paint_points(canvas, frame[short], chan[short], a[short], score_a[short], hw, sigma)
     rows = np.flatnonzero(drawn & ~short)
-    key = _bucket(y1[rows] - y0[rows]) * 4096 + _bucket(x1[rows] - x0[rows])
-    for k in np.unique(key):
-        g = rows[key == k]
-        ys = y0[g, None] + np.arange(k // 4096)  # (P_g, h_g)
-        xs = x0[g, None] + np.arange(k % 4096)  # (P_g, w_g)
-        inside = (ys < y1[g, None])[:, :, None] & (xs < x1[g, None])[:, None, :]
-        yf, xf = ys.astype(np.float32)[:, :, None], xs.astype(np.float32)[:, None, :]
-        ax, ay, bx, by = (c[g, None, None] for c in (a[:, 0], a[:, 1], b[:, 0], b[:, 1]))
-        d2ab = d2_ab[g, None, None]
-        d2_start = (xf - ax) ** 2 + (yf - ay) ** 2
+    # v·exp(-d² / 2σ²) is 0 in float32 below 2^-150 (about e^-104): such pixels change nothing
+    cut = (2 * sigma**2 * (np.log(np.maximum(value, 1e-30).astype(np.float64)) + 110.0)).astype(np.float32)
+    twice_d2ab = 2 * d2_ab  # (x / 2) / d == x / (2d) exactly: halving and doubling are exact
+    for members, gh, gw in _limb_groups(y1[rows] - y0[rows], x1[rows] - x0[rows]):
+        g = rows[members]
+        ys = y0[g] + np.arange(gh)[:, None]  # (h_g, P_g)
+        xs = x0[g] + np.arange(gw)[:, None]  # (w_g, P_g)
+        yf, xf = ys.astype(np.float32)[:, None, :], xs.astype(np.float32)[None, :, :]
+        ax, ay, bx, by = a[g, 0], a[g, 1], b[g, 0], b[g, 1]
+        d2_start = (xf - ax) ** 2 + (yf - ay) ** 2  # (h_g, w_g, P_g)
         d2_end = (xf - bx) ** 2 + (yf - by) ** 2
-        coeff = (d2_start - d2_end + d2ab) / 2.0 / d2ab  # position of the projection along a -> b
+        coeff = (d2_start - d2_end + d2_ab[g]) / twice_d2ab[g]  # where the projection falls along a -> b
         d2_line = (xf - (ax + coeff * (bx - ax))) ** 2 + (yf - (ay + coeff * (by - ay))) ** 2
-        d2 = np.where(coeff <= 0, d2_start, np.where(coeff >= 1, d2_end, d2_line)).astype(np.float64)
-        patch = np.exp(-d2 / 2.0 / sigma**2) * value[g, None, None].astype(np.float64)
-        index = base[g, None, None] + ys[:, :, None] * W + xs[:, None, :]
-        pers = np.broadcast_to(person[g, None, None], inside.shape)
-        _scatter_max(flat, index[inside], patch[inside].astype(np.float32), pers[inside])
+        d2 = np.where(coeff <= 0, d2_start, np.where(coeff >= 1, d2_end, d2_line))
+        keep = (ys < y1[g])[:, None, :] & (xs < x1[g])[None, :, :] & (d2 <= cut[g])
+        v = np.broadcast_to(value[g], keep.shape)[keep].astype(np.float64)
+        values = (np.exp(d2[keep].astype(np.float64) / -(2 * sigma**2)) * v).astype(np.float32)
+        canvas.paint(frame[g], chan[g], ys, xs, values, keep)
 
 
 def generate_heatmaps(
@@ -403,6 +420,7 @@ def generate_heatmaps(
     (times ``scaling``). Maps start at 0 and persons combine by maximum. A joint (a limb: its lower end
     score) with score below 1e-4 is not drawn; ``use_score=False`` draws every joint at 1. With
     ``double`` a mirrored copy (columns reversed, left/right channels swapped) follows the K views: A = 2.
+    (MMAction2 swaps only the keypoint channels when both kinds are drawn; here both are swapped.)
     """
     layout = layout or get_heatmap_layout("coco")
     kp = kp.astype(np.float32)
@@ -415,55 +433,34 @@ def generate_heatmaps(
         kp *= scaling
     if F % clip_len:
         raise ValueError(f"{F} frames are not a whole number of {clip_len}-frame clips")
-    K, L = F // clip_len, clip_len
-    num_c = (V if with_kp else 0) + (len(layout.limbs) if with_limb else 0)
-    A = 2 if double else 1
-    out = np.zeros((A, K, num_c, L, H, W), dtype=np.float32)
-    flat = out[0].reshape(-1)
-    clip, t = np.divmod(np.arange(F), L)
-    frame_base = (clip * num_c * L + t) * (H * W)  # (F,) offset of channel 0 of frame f
-    person = np.broadcast_to(np.arange(M)[:, None, None], (M, F, V))
-
-    if with_kp:
-        base = frame_base[None, :, None] + np.arange(V)[None, None, :] * (L * H * W)  # (1, F, V)
-        sel = score >= EPS
-        _paint_points(
-            flat,
-            np.broadcast_to(base, (M, F, V))[sel],
-            kp[..., 0][sel],
-            kp[..., 1][sel],
-            score[sel],
-            person[sel],
-            (H, W),
-            sigma,
-        )
-    if with_limb:
-        ia = np.array([p[0] for p in layout.limbs], dtype=np.int64)
-        ib = np.array([p[1] for p in layout.limbs], dtype=np.int64)
-        first = V if with_kp else 0
-        base = frame_base[None, :, None] + (first + np.arange(len(ia)))[None, None, :] * (L * H * W)
-        s_a, s_b = score[:, :, ia], score[:, :, ib]  # (M, F, E)
-        v = np.minimum(s_a, s_b)
-        sel = v >= EPS
-        E = len(ia)
-        _paint_limbs(
-            flat,
-            np.broadcast_to(base, (M, F, E))[sel],
-            kp[:, :, ia][sel],
-            kp[:, :, ib][sel],
-            s_a[sel],
-            v[sel],
-            np.broadcast_to(np.arange(M)[:, None, None], (M, F, E))[sel],
-            (H, W),
-            sigma,
-        )
+    num_kp = V if with_kp else 0
+    num_c = num_kp + (len(layout.limbs) if with_limb else 0)
+    flip_order = None
     if double:
         parts = [layout.joint_flip_order()] if with_kp else []
         if with_limb:
-            parts.append(layout.limb_flip_order() + (V if with_kp else 0))
-        order = np.concatenate(parts)
-        out[1] = out[0][:, order, :, :, ::-1]
-    return out.reshape(A * K, num_c, L, H, W)
+            parts.append(layout.limb_flip_order() + num_kp)
+        flip_order = np.concatenate(parts)
+    out = np.zeros((2 if double else 1, F // clip_len, num_c, clip_len, H, W), dtype=np.float32)
+    canvas = _Canvas(out, flip_order)
+    if with_kp:
+        sel = score >= EPS  # (M, F, V)
+        frame, chan = np.broadcast_to(np.arange(F)[:, None], (F, V)), np.broadcast_to(np.arange(V), (F, V))
+        _paint_points(canvas, np.broadcast_to(frame, sel.shape)[sel], np.broadcast_to(chan, sel.shape)[sel],
+                      kp[sel], score[sel], (H, W), sigma)  # fmt: skip
+    if with_limb:
+        ia = np.array([p[0] for p in layout.limbs], dtype=np.int64)
+        ib = np.array([p[1] for p in layout.limbs], dtype=np.int64)
+        E = len(ia)
+        s_a = score[:, :, ia]  # (M, F, E)
+        v = np.minimum(s_a, score[:, :, ib])
+        sel = v >= EPS
+        frame = np.broadcast_to(np.arange(F)[:, None], (M, F, E))[sel]
+        chan = np.broadcast_to(num_kp + np.arange(E), (M, F, E))[sel]
+        _paint_limbs(
+            canvas, frame, chan, kp[:, :, ia][sel], kp[:, :, ib][sel], s_a[sel], v[sel], (H, W), sigma
+        )
+    return out.reshape(-1, num_c, clip_len, H, W)
 
 
 # --------------------------------------------------------------------------------------------------

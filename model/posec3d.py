@@ -60,6 +60,8 @@ class Recognizer3D(nn.Module):
     ``forward``: (N, C, T, H, W) -> logits (N, num_class). ``features``: the backbone output.
     """
 
+    input_axes = "CTHW"  # one sample's axes, for the engine's data checks
+
     def __init__(self, backbone: nn.Module, cls_head: nn.Module, average_clips: str | None = "prob") -> None:
         super().__init__()
         if average_clips not in AVERAGE_CLIPS:
