@@ -35,8 +35,28 @@ def test_generator_and_committed_configs_agree():
         )
 
 
+def _tiny_pose_pickle(tmp_path: Path, args: dict, num_class: int) -> dict:
+    """A 4-clip COCO-17 annotation pickle for the ``posec3d`` feeder; clips shortened and shrunk."""
+    from utils.io import save_pickle
+
+    rng = np.random.default_rng(0)
+    anns = []
+    for i in range(4):
+        M, T = 1 + i % 2, 12 + 3 * i
+        kp = rng.uniform(100, 400, size=(M, T, 17, 2)).astype(np.float32)
+        anns.append({"frame_dir": f"clip{i}", "label": i % num_class, "img_shape": (480, 640),
+                     "original_shape": (480, 640), "total_frames": T, "keypoint": kp,
+                     "keypoint_score": rng.uniform(0.2, 1, size=(M, T, 17)).astype(np.float32)})  # fmt: skip
+    path = tmp_path / "tiny_2d.pkl"
+    save_pickle({"split": {args["split"]: [a["frame_dir"] for a in anns]}, "annotations": anns}, path)
+    small = {"clip_len": 8, "resize": 32, "input_size": min(args.get("input_size", 64), 32)}
+    return {**args, **small, "data_path": str(path), "num_clips": min(args.get("num_clips", 1), 2)}
+
+
 def _tiny_inputs(tmp_path: Path, cfg, args: dict) -> dict:
     model_args = builder.effective_args(builder.model_class(cfg), cfg.model_args)
+    if cfg.feeder == "posec3d":
+        return _tiny_pose_pickle(tmp_path, args, min(4, model_args["num_class"]))
     shape = (model_args.get("in_channels", 3), 24, model_args["num_point"], 2)
     make_tiny_dataset(tmp_path, n=4, shape=shape, num_class=min(4, model_args["num_class"]), prefix="tiny")
     args = dict(args)
