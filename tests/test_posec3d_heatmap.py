@@ -352,3 +352,29 @@ def test_check_annotation_messages():
     assert "total_frames 31 but keypoint holds 30" in check_annotation(
         {**ann, "total_frames": 31}, 17, True, "f.pkl"
     )
+
+
+def test_engine_checks_heatmap_samples_and_keeps_the_training_split_for_validation():
+    from engine import builder
+    from engine.run import _eval_args
+    from model.posec3d import PoseC3D
+
+    val = PoseC3DFeeder(str(PKL), split="xsub_val", test_mode=True)
+    val.sampler = golden_sampler("val")
+    builder.check_data_against_model(val, "test_feeder_args", PoseC3D, {"num_class": 60, "in_channels": 17})
+    with pytest.raises(
+        DataError, match=r"samples have C=17 but model_args.in_channels is 25 \(sample shape \(C, T, H, W\)"
+    ):
+        builder.check_data_against_model(
+            val, "test_feeder_args", PoseC3D, {"num_class": 60, "in_channels": 25}
+        )
+    train = {
+        "data_path": "a.pkl",
+        "split": "xsub_train",
+        "stream": "limb",
+        "crop": "random_resized",
+        "flip_ratio": 0.5,
+    }
+    test = {"data_path": "a.pkl", "split": "xsub_val", "test_mode": True, "crop": "center"}
+    assert _eval_args(train, test) == {"data_path": "a.pkl", "split": "xsub_train", "stream": "limb", "test_mode": True,
+                                       "crop": "center"}  # fmt: skip
