@@ -45,7 +45,8 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from feeders.heatmap import HeatmapPipeline  # noqa: E402
-from feeders.posec3d import read_annotations, sample_frames  # noqa: E402
+from feeders.pose_pickle import load_annotation_file  # noqa: E402
+from feeders.posec3d import sample_frames  # noqa: E402
 from utils.io import save_pickle  # noqa: E402
 
 DEFAULT_DATA = ROOT / "tests" / "fixtures" / "posec3d" / "example_posec3d_2d.pkl"
@@ -85,7 +86,7 @@ def load() -> str:
 
 def make_jobs(args: argparse.Namespace) -> dict[str, dict]:
     """Every (setting, kind, clip): pipeline, annotation, frame indices, seed."""
-    anns = read_annotations(args.data)[: args.max_clips]
+    anns = load_annotation_file(args.data).select(None)[: args.max_clips]
     jobs = {}
     for setting in args.settings:
         base, num_clips, test_mode = SETTINGS[setting]
@@ -233,7 +234,7 @@ def loader(args: argparse.Namespace) -> dict:
     from engine.runtime import worker_init_fn
     from feeders.posec3d import PoseC3DFeeder
 
-    anns = read_annotations(args.data)
+    anns = load_annotation_file(args.data).select(None)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "clips.pkl"
         replicated = [

@@ -1,6 +1,7 @@
 """PoseC3D's input: 2D keypoints -> pseudo-heatmap volumes, vectorised over persons, frames and joints.
 
-The steps and their arithmetic are MMAction2 1.2.0's (``PoseDecode``, ``PoseCompact``, ``Resize``,
+The steps and their arithmetic are MMAction2 1.2.0's (``PoseDecode`` (:mod:`feeders.pose_pipeline`),
+``PoseCompact``, ``Resize``,
 ``RandomResizedCrop`` / ``CenterCrop``, ``Flip``, ``GeneratePoseTarget``, ``FormatShape('NCTHW_Heatmap')``),
 so volumes equal MMAction2's for the same frame indices and random draws (float32 dtypes, truncations,
 window cut-offs and the float64 steps after a crop included). Each step is a function on arrays:
@@ -32,6 +33,7 @@ from typing import Any
 
 import numpy as np
 
+from feeders.pose_pipeline import pose_decode
 from graph.layouts import get_layout
 from utils.errors import ConfigError
 
@@ -144,15 +146,6 @@ def get_heatmap_layout(
 # --------------------------------------------------------------------------------------------------
 # geometry: PoseDecode, PoseCompact, Resize, crops, Flip
 # --------------------------------------------------------------------------------------------------
-def pose_decode(
-    keypoint: np.ndarray, score: np.ndarray | None, frame_inds: np.ndarray
-) -> tuple[np.ndarray, np.ndarray | None]:
-    """Keypoints (M, T, V, 2) and scores (M, T, V) at ``frame_inds`` (F,), as float32 (M, F, V, ...)."""
-    frame_inds = np.asarray(frame_inds).reshape(-1)
-    kp = keypoint[:, frame_inds].astype(np.float32)
-    return kp, None if score is None else score[:, frame_inds].astype(np.float32)
-
-
 def pose_compact(
     kp: np.ndarray,
     img_shape: tuple[int, int],
@@ -528,7 +521,8 @@ class HeatmapPipeline:
         py_rng: Any = random,
     ) -> tuple[np.ndarray, np.ndarray | None, tuple[int, int]]:
         """Keypoints (M, T, V, 2) -> sampled, compacted, resized, cropped (and flipped) (M, F, V, 2)."""
-        kp, score = pose_decode(keypoint, score, frame_inds)
+        kp = pose_decode(keypoint, frame_inds)
+        score = None if score is None else pose_decode(score, frame_inds)
         kp, shape = pose_compact(
             kp, img_shape, self.padding, self.threshold, self.hw_ratio, self.allow_imgpad
         )

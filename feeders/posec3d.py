@@ -24,45 +24,23 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 from torch.utils.data import Dataset
 
 from feeders.heatmap import HeatmapLayout, HeatmapPipeline, get_heatmap_layout
+from feeders.pose_pickle import load_annotation_file
+from feeders.pose_pipeline import uniform_sample_frames
 from utils.errors import DataError
-from utils.io import load_pickle
 from utils.registry import FEEDERS
 
 LOG = logging.getLogger(__name__)
 STREAMS = ("keypoint", "limb", "keypoint+limb")
 
 
-def read_annotations(path: str | Path, split: str | None = None) -> list[dict[str, Any]]:
-    """The annotations of an MMAction2 skeleton pickle (restricted unpickler), restricted to ``split``."""
-    path = Path(path)
-    if not path.is_file():
-        raise DataError(f"data_path: file not found: {path}")
-    data = load_pickle(path)
-    if not isinstance(data, Mapping) or not isinstance(data.get("annotations"), list):
-        raise DataError(
-            f"{path}: expected an MMAction2 skeleton pickle {{'split': ..., 'annotations': [...]}}"
-        )
-    annotations = data["annotations"]
-    if split is None:
-        return list(annotations)
-    splits = data.get("split") or {}
-    if split not in splits:
-        raise DataError(f"{path}: no split '{split}'; the file has {', '.join(sorted(splits)) or 'none'}")
-    wanted = set(splits[split])
-    return [a for a in annotations if isinstance(a, Mapping) and a.get("frame_dir") in wanted]
-
-
 def sample_frames(total_frames: int, clip_len: int, num_clips: int, test_mode: bool, seed: int) -> np.ndarray:
     """``UniformSampleFrames``' frame indices (num_clips·clip_len,) (``feeders.pose_pipeline``)."""
-    from feeders.pose_pipeline import uniform_sample_frames
-
     return uniform_sample_frames(total_frames, clip_len, num_clips, test_mode, seed=seed)
 
 
@@ -170,7 +148,7 @@ class PoseC3DFeeder(Dataset):
         )
         self.sampler: Callable[[int, int, int, bool, int], np.ndarray] = sample_frames
         where = f"{self.data_path}" + (f" [{split}]" if split else "")
-        annotations = read_annotations(self.data_path, split)
+        annotations = load_annotation_file(self.data_path).select(split)
         self.bad_samples: list[str] = []
         good = []
         for ann in annotations:

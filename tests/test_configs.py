@@ -49,7 +49,7 @@ def _tiny_pose_pickle(tmp_path: Path, args: dict, num_class: int) -> dict:
                      "keypoint_score": rng.uniform(0.2, 1, size=(M, T, 17)).astype(np.float32)})  # fmt: skip
     path = tmp_path / "tiny_2d.pkl"
     save_pickle({"split": {args["split"]: [a["frame_dir"] for a in anns]}, "annotations": anns}, path)
-    small = {"clip_len": 8, "resize": 32, "input_size": min(args.get("input_size", 64), 32)}
+    small = {"clip_len": 4, "resize": 24, "input_size": min(args.get("input_size", 64), 24)}
     return {**args, **small, "data_path": str(path), "num_clips": min(args.get("num_clips", 1), 2)}
 
 

@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 from feeders import heatmap as hm
+from feeders.pose_pipeline import pose_decode
 from feeders.posec3d import PoseC3DFeeder, check_annotation
 from tests.conftest import FIXTURES, golden, shared_or_skip
 from utils.errors import ConfigError, DataError
@@ -61,9 +62,7 @@ def test_val_pipeline_and_center_crop_56(clip):
     ann, p = ANNS[clip], f"clip{clip}/val/"
     inds = G[p + "frame_inds"]
     np.testing.assert_array_equal(inds, G[f"clip{clip}/test/frame_inds"][:48])
-    kp, shape = hm.pose_compact(
-        *hm.pose_decode(ann["keypoint"], ann["keypoint_score"], inds)[:1], ann["img_shape"]
-    )
+    kp, shape = hm.pose_compact(pose_decode(ann["keypoint"], inds), ann["img_shape"])
     np.testing.assert_array_equal(shape, G[p + "compact_shape"])
     _, shape = hm.resize(kp, shape, (-1, 64))
     assert hm.center_crop_box(shape, 64) == tuple(G[p + "crop_bbox"])
@@ -83,12 +82,10 @@ def test_val_pipeline_and_center_crop_56(clip):
 def test_compact_box_covers_all_clips_and_differs_from_val():
     """PoseCompact's box spans all 10 test clips, so test view 0 and val can differ (clip 1)."""
     ann = ANNS[1]
-    test_shape = hm.pose_compact(
-        hm.pose_decode(ann["keypoint"], None, G["clip1/test/frame_inds"])[0], ann["img_shape"]
-    )[1]
-    val_shape = hm.pose_compact(
-        hm.pose_decode(ann["keypoint"], None, G["clip1/val/frame_inds"])[0], ann["img_shape"]
-    )[1]
+    test_shape = hm.pose_compact(pose_decode(ann["keypoint"], G["clip1/test/frame_inds"]), ann["img_shape"])[
+        1
+    ]
+    val_shape = hm.pose_compact(pose_decode(ann["keypoint"], G["clip1/val/frame_inds"]), ann["img_shape"])[1]
     assert test_shape == tuple(G["clip1/test/compact_shape"]) == (1051, 1052)
     assert val_shape == tuple(G["clip1/val/compact_shape"]) == (1052, 1052)
 
@@ -114,9 +111,7 @@ def test_train_pipeline_with_mmaction2_random_draws(clip):
         assert_volume(vol, p + f"{kind}/")
     rng.set_state(state[0])
     py_rng.setstate(state[1])
-    kp, shape = hm.resize(
-        *hm.pose_compact(hm.pose_decode(ann["keypoint"], None, inds)[0], ann["img_shape"]), (-1, 64)
-    )
+    kp, shape = hm.resize(*hm.pose_compact(pose_decode(ann["keypoint"], inds), ann["img_shape"]), (-1, 64))
     box = hm.random_resized_crop_box(shape, (0.56, 1.0), rng=rng, py_rng=py_rng)
     assert box == tuple(G[p + "crop_bbox"])
     assert bool(rng.rand() < 0.5) == bool(G[p + "flip"])
@@ -128,9 +123,8 @@ def test_every_step_against_the_full_golden():
     for clip, ann in enumerate(ANNS):
         for part in ("test", "val"):
             p = f"clip{clip}/{part}/"
-            kp, score = hm.pose_decode(
-                ann["keypoint"], ann["keypoint_score"], z[p + "UniformSampleFrames/frame_inds"]
-            )
+            inds = z[p + "UniformSampleFrames/frame_inds"]
+            kp, score = pose_decode(ann["keypoint"], inds), pose_decode(ann["keypoint_score"], inds)
             np.testing.assert_array_equal(score, z[p + "PoseDecode/keypoint_score"])
             kp, shape = hm.pose_compact(kp, ann["img_shape"])
             np.testing.assert_array_equal(kp, z[p + "PoseCompact/keypoint"])
@@ -338,7 +332,7 @@ def test_bad_samples_are_reported_and_left_out(tmp_path, caplog):
     assert len(PoseC3DFeeder(str(path), split="all", use_score=False).sample_name) == 2  # scores not needed
     with pytest.raises(DataError, match="no keypoint_score"):
         PoseC3DFeeder(str(path), split="all", strict=True)
-    with pytest.raises(DataError, match="no split 'xsub_train'; the file has all"):
+    with pytest.raises(DataError, match="no split 'xsub_train'; the file has: all"):
         PoseC3DFeeder(str(path), split="xsub_train")
 
 
