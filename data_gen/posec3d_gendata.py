@@ -18,7 +18,7 @@ clip to its own box, so the absolute scale does not matter. Other keys (``frame_
 ``--axes H,V`` picks the image x and y: e.g. ``x,-y`` (3D camera space with y up: Kinect, MMAction2's
 3D pickles, ``ntu_gendata.py --denoise``), ``x,-z`` (``ntu_gendata.py``'s 2s-AGCN normalisation puts
 the spine along +z), ``x,y`` (2D image coordinates). ``auto`` (default): 2D keeps x, y; 3D takes the
-axis along which the bodies extend most as the vertical one (pointing up), the next as horizontal.
+axis along which the bodies extend most as the vertical one (pointing up) and x as horizontal.
 
 A bad annotation (not (M, T, V, 2|3), NaN/inf, no present joint) is reported in one line naming it
 and left out; ``--strict`` publishes nothing then. The output is written only when complete.
@@ -76,8 +76,9 @@ def present_joints(keypoint: np.ndarray) -> np.ndarray:
 
 
 def auto_axes(annotations: Sequence[Mapping[str, Any]], limit: int = 200) -> str:
-    """For 3D data: the axis with the largest median per-frame extent of the bodies is vertical (up),
-    the second largest horizontal; measured on up to ``limit`` annotations."""
+    """For 3D data: the axis with the largest median per-person, per-frame extent is vertical (pointing
+    up), x is horizontal (y if x is the vertical one); measured on up to ``limit`` annotations. Camera
+    space (y up, z depth) gives ``x,-y``, 2s-AGCN's normalisation (spine along z) ``x,-z``."""
     extents = []
     for ann in annotations[:limit]:
         kp = np.asarray(ann["keypoint"], dtype=np.float64)
@@ -91,8 +92,8 @@ def auto_axes(annotations: Sequence[Mapping[str, Any]], limit: int = 200) -> str
             extents.append(np.median(ext, axis=0))
     if not extents:
         raise DataError("--axes auto: no 3D annotation with present joints to measure")
-    order = np.argsort(np.median(extents, axis=0))[::-1]
-    return f"{AXES[order[1]]},-{AXES[order[0]]}"
+    vertical = int(np.argmax(np.median(extents, axis=0)))
+    return f"{'y' if vertical == 0 else 'x'},-{AXES[vertical]}"
 
 
 def to_pixels(

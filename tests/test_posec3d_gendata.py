@@ -105,3 +105,32 @@ def test_bad_annotations_are_reported_and_the_rest_written(tmp_path, caplog):
     assert "sample 'nan': keypoint holds NaN or inf" in caplog.text
     assert "sample 'empty': no joint is present" in caplog.text
     assert gen.main(["--data_path", str(src), "--out", str(dst)]) == 0  # exists: kept
+
+
+def test_ntu_files_become_posec3d_volumes(ntu_raw, tmp_path):
+    """This project's NTU data -> annotation pickle -> 2D pixels -> 25-channel keypoint / 24-channel limb volumes."""
+    from data_gen import mmaction_pickle, ntu_gendata
+    from feeders.posec3d import PoseC3DFeeder
+
+    raw, ntu = ntu_raw / "raw", tmp_path / "ntu"
+    assert (
+        ntu_gendata.main(
+            ["--data_path", str(raw), "--out_folder", str(ntu), "--benchmark", "xsub", "--workers", "1"]
+        )
+        == 0
+    )
+    pkl3d, pkl2d = tmp_path / "ntu_3d.pkl", tmp_path / "ntu_2d.pkl"
+    argv = ["to-pickle", "--data_folder", str(ntu / "xsub"), "--out", str(pkl3d)]
+    assert mmaction_pickle.main([*argv, "--train-split", "xsub_train", "--val-split", "xsub_val"]) == 0
+    assert gen.main(["--data_path", str(pkl3d), "--out", str(pkl2d)]) == 0
+    keypoint = PoseC3DFeeder(str(pkl2d), split="xsub_val", layout="ntu_rgb_d", clip_len=8, test_mode=True)
+    limb = PoseC3DFeeder(
+        str(pkl2d), split="xsub_val", layout="ntu_rgb_d", clip_len=8, test_mode=True, stream="limb"
+    )
+    assert len(keypoint) > 0 and keypoint.sample_name == limb.sample_name and not keypoint.bad_samples
+    vol, label, _ = keypoint[0]
+    assert vol.shape == (25, 8, 64, 64) and limb[0][0].shape == (24, 8, 64, 64)
+    assert label == keypoint.label[0] and 0.5 < vol.max() <= 1.0
+    rows = vol.max(axis=(1, 3))  # (25, 64): rows where each joint is drawn
+    head, feet = np.argmax(rows[3]), np.argmax(rows[[15, 19]].max(axis=0))
+    assert head < feet  # projected upright
