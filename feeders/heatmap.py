@@ -1,10 +1,10 @@
 """PoseC3D's input: 2D keypoints -> pseudo-heatmap volumes, vectorised over persons, frames and joints.
 
-The steps and their arithmetic are MMAction2 1.2.0's (``PoseDecode`` (:mod:`feeders.pose_pipeline`),
-``PoseCompact``, ``Resize``,
-``RandomResizedCrop`` / ``CenterCrop``, ``Flip``, ``GeneratePoseTarget``, ``FormatShape('NCTHW_Heatmap')``),
-so volumes equal MMAction2's for the same frame indices and random draws (float32 dtypes, truncations,
-window cut-offs and the float64 steps after a crop included). Each step is a function on arrays:
+The steps and their arithmetic are MMAction2 1.2.0's: ``PoseDecode`` (:mod:`feeders.pose_pipeline`),
+``PoseCompact``, ``Resize``, ``RandomResizedCrop`` / ``CenterCrop``, ``Flip``, ``GeneratePoseTarget`` and
+``FormatShape('NCTHW_Heatmap')``, so volumes equal MMAction2's for the same frame indices and random
+draws (float32 dtypes, truncations, window cut-offs and the float64 steps after a crop included).
+Each step is a function on arrays:
 
 * keypoints ``kp`` are (M, F, V, 2) (x, y in pixels; a joint at exactly (0, 0) counts as missing in
   ``pose_compact`` and ``flip``), scores (M, F, V); F = K·L frames of K clips of L frames, kept together
@@ -14,10 +14,11 @@ window cut-offs and the float64 steps after a crop included). Each step is a fun
   ``py_rng`` (a ``random.Random`` or the ``random`` module), in MMAction2's order: the same draws as
   MMAction2 after ``np.random.seed(s); random.seed(s)`` when given ``RandomState(s)`` / ``Random(s)``.
 
-:func:`generate_heatmaps` paints every Gaussian at once: a keypoint's window is at most 5×5 pixels, so
-all (person, frame, joint) windows are one (P, 5, 5) array (σ = 0.6); limbs are grouped by window size. Persons
-combine by maximum. The result is laid out directly as (A·K, C, L, H, W) (A = 2 with the mirrored
-``double`` views), i.e. FormatShape's ``NCTHW_Heatmap`` without a transpose.
+:func:`generate_heatmaps` paints every Gaussian at once: a keypoint's window is at most 5 x 5 pixels
+(σ = 0.6), so all (person, frame, joint) windows are one (5, 5, P) array; limb windows are grouped by
+size. Persons combine by maximum. The result is laid out directly as (A·K, C, L, H, W) (A = 2 with the
+mirrored ``double`` views, written at mirrored positions), i.e. FormatShape's ``NCTHW_Heatmap``
+without a transpose or a copy.
 
 Joint layouts are data (:class:`HeatmapLayout`): COCO-17 with MMAction2's limb list by default; any
 layout of :mod:`graph.layouts` (limbs = its edges, left/right joints from ``left_*`` / ``right_*`` joint
@@ -144,7 +145,7 @@ def get_heatmap_layout(
 
 
 # --------------------------------------------------------------------------------------------------
-# geometry: PoseDecode, PoseCompact, Resize, crops, Flip
+# geometry: PoseCompact, Resize, crops, Flip
 # --------------------------------------------------------------------------------------------------
 def pose_compact(
     kp: np.ndarray,
