@@ -44,7 +44,7 @@ def sample_frames(total_frames: int, clip_len: int, num_clips: int, test_mode: b
     return uniform_sample_frames(total_frames, clip_len, num_clips, test_mode, seed=seed)
 
 
-def check_annotation(ann: Any, num_joints: int, use_score: bool, where: str) -> str | None:
+def annotation_problem(ann: Any, num_joints: int, use_score: bool, where: str) -> str | None:
     """Why ``ann`` cannot become a PoseC3D sample (one line naming it), or None if it can."""
     if not isinstance(ann, Mapping):
         return f"{where}: an annotation is a {type(ann).__name__}, expected a dict"
@@ -152,7 +152,7 @@ class PoseC3DFeeder(Dataset):
         self.bad_samples: list[str] = []
         good = []
         for ann in annotations:
-            problem = check_annotation(ann, self.pipeline.layout.num_joints, self.pipeline.use_score, where)
+            problem = annotation_problem(ann, self.pipeline.layout.num_joints, self.pipeline.use_score, where)
             if problem is None:
                 good.append(ann)
                 continue

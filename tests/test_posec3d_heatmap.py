@@ -16,7 +16,7 @@ import pytest
 
 from feeders import heatmap as hm
 from feeders.pose_pipeline import pose_decode
-from feeders.posec3d import PoseC3DFeeder, check_annotation
+from feeders.posec3d import PoseC3DFeeder, annotation_problem
 from tests.conftest import FIXTURES, golden, shared_or_skip
 from utils.errors import ConfigError, DataError
 from utils.io import load_pickle, save_pickle
@@ -338,12 +338,12 @@ def test_bad_samples_are_reported_and_left_out(tmp_path, caplog):
 
 def test_check_annotation_messages():
     ann = dict(ANNS[0])
-    assert check_annotation(ann, 17, True, "f.pkl") is None
-    assert "17 joints, but the heatmap layout has 18" in check_annotation(ann, 18, True, "f.pkl")
+    assert annotation_problem(ann, 17, True, "f.pkl") is None
+    assert "17 joints, but the heatmap layout has 18" in annotation_problem(ann, 18, True, "f.pkl")
     ann3d = dict(ann, keypoint=np.zeros((1, 30, 17, 3), np.float32))
-    assert "must be 2D pixel coordinates (M, T, V, 2)" in check_annotation(ann3d, 17, True, "f.pkl")
-    assert "img_shape (h, w) is missing" in check_annotation({**ann, "img_shape": None}, 17, True, "f.pkl")
-    assert "total_frames 31 but keypoint holds 30" in check_annotation(
+    assert "must be 2D pixel coordinates (M, T, V, 2)" in annotation_problem(ann3d, 17, True, "f.pkl")
+    assert "img_shape (h, w) is missing" in annotation_problem({**ann, "img_shape": None}, 17, True, "f.pkl")
+    assert "total_frames 31 but keypoint holds 30" in annotation_problem(
         {**ann, "total_frames": 31}, 17, True, "f.pkl"
     )
 
