@@ -506,15 +506,15 @@ class HeatmapBenchmark:
 
 
 POSEC3D_BENCHMARKS = (
-    HeatmapBenchmark("nturgbd-cross-subject-2d", "ntu/xsub_2d", "ntu_cs_2d", 60, "./data/mmaction/ntu60_hrnet.pkl",
+    HeatmapBenchmark("nturgbd-cross-subject-2d", "ntu/xsub_2d", "ntu_cs_2d", 60, "./data/mmaction/ntu60_2d.pkl",
                      "xsub_train", "xsub_val", "ntu60"),
-    HeatmapBenchmark("nturgbd-cross-view-2d", "ntu/xview_2d", "ntu_cv_2d", 60, "./data/mmaction/ntu60_hrnet.pkl",
+    HeatmapBenchmark("nturgbd-cross-view-2d", "ntu/xview_2d", "ntu_cv_2d", 60, "./data/mmaction/ntu60_2d.pkl",
                      "xview_train", "xview_val", "ntu60"),
     HeatmapBenchmark("nturgbd120-cross-subject-2d", "ntu120/xsub120_2d", "ntu120_csub_2d", 120,
-                     "./data/mmaction/ntu120_hrnet.pkl", "xsub_train", "xsub_val", "ntu120"),
+                     "./data/mmaction/ntu120_2d.pkl", "xsub_train", "xsub_val", "ntu120"),
     HeatmapBenchmark("nturgbd120-cross-setup-2d", "ntu120/xset120_2d", "ntu120_cset_2d", 120,
-                     "./data/mmaction/ntu120_hrnet.pkl", "xset_train", "xset_val", "ntu120"),
-    HeatmapBenchmark("finegym", "gym", "gym", 99, "./data/mmaction/gym_hrnet.pkl", "train", "val", None),
+                     "./data/mmaction/ntu120_2d.pkl", "xset_train", "xset_val", "ntu120"),
+    HeatmapBenchmark("finegym", "gym", "gym", 99, "./data/mmaction/gym_2d.pkl", "train", "val", None),
 )  # fmt: skip
 POSEC3D_STREAMS = ("keypoint", "limb")
 # MMAction2's recipe (slowonly_r50_8xb16-u48-240e_*): SGD 0.2 at batch 128 (8 GPUs x 16), momentum
