@@ -634,6 +634,166 @@ def aagcn_config() -> dict[str, Any]:
     return cfg
 
 
+# ================================================================================================
+# PoseC3D (model/posec3d.py, feeders/posec3d.py): heatmap volumes from MMAction2's 2D pickles.
+# ================================================================================================
+@dataclass(frozen=True)
+class HeatmapBenchmark:
+    """A benchmark on a 2D skeleton annotation pickle, for PoseC3D's ``posec3d`` feeder."""
+
+    folder: str  # config/<folder>
+    dataset: str  # runs under ./work_dir/<dataset>
+    tag: str  # weight-file prefix
+    num_class: int
+    data: str  # the annotation pickle
+    train_split: str
+    test_split: str
+    label_map: str | None
+
+
+POSEC3D_BENCHMARKS = (
+    HeatmapBenchmark("nturgbd-cross-subject-2d", "ntu/xsub_2d", "ntu_cs_2d", 60, "./data/mmaction/ntu60_2d.pkl",
+                     "xsub_train", "xsub_val", "ntu60"),
+    HeatmapBenchmark("nturgbd-cross-view-2d", "ntu/xview_2d", "ntu_cv_2d", 60, "./data/mmaction/ntu60_2d.pkl",
+                     "xview_train", "xview_val", "ntu60"),
+    HeatmapBenchmark("nturgbd120-cross-subject-2d", "ntu120/xsub120_2d", "ntu120_csub_2d", 120,
+                     "./data/mmaction/ntu120_2d.pkl", "xsub_train", "xsub_val", "ntu120"),
+    HeatmapBenchmark("nturgbd120-cross-setup-2d", "ntu120/xset120_2d", "ntu120_cset_2d", 120,
+                     "./data/mmaction/ntu120_2d.pkl", "xset_train", "xset_val", "ntu120"),
+    HeatmapBenchmark("finegym", "gym", "gym", 99, "./data/mmaction/gym_2d.pkl", "train", "val", None),
+)  # fmt: skip
+POSEC3D_STREAMS = ("keypoint", "limb")
+# MMAction2's recipe (slowonly_r50_8xb16-u48-240e_*): SGD 0.2 at batch 128 (8 GPUs x 16), momentum
+# 0.9, weight decay 3e-4, gradient norm clipped at 40, 240 passes over the data (24 epochs of the
+# data repeated 10 times). Here batch 32 on one device with the learning rate scaled linearly.
+POSEC3D_RECIPE = {
+    "optimizer": "SGD",
+    "base_lr": 0.05,
+    "momentum": 0.9,
+    "weight_decay": 0.0003,
+    "grad_clip": 40.0,
+    "step": [160, 220],
+    "batch_size": 32,
+    "num_epoch": 240,
+    "eval_interval": 10,
+    "save_interval": 10,
+}
+
+
+def posec3d_feeders(data: str, train_split: str, test_split: str, stream: str) -> dict[str, dict[str, Any]]:
+    """MMAction2's three PoseC3D pipelines as ``posec3d`` feeder arguments: train (1 clip of 48 frames,
+    RandomResizedCrop, 56 x 56, flip), val (1 clip, CenterCrop 64) and test (10 clips, CenterCrop 64,
+    mirrored views)."""
+    common = {"data_path": data, "stream": stream, "clip_len": 48}
+    return {
+        "train": {**common, "split": train_split, "crop": "random_resized", "input_size": 56, "flip_ratio": 0.5},
+        "val": {**common, "split": test_split, "test_mode": True, "crop": "center", "input_size": 64},
+        "test": {**common, "split": test_split, "num_clips": 10, "test_mode": True, "crop": "center",
+                 "input_size": 64, "double": True},
+    }  # fmt: skip
+
+
+def posec3d_pair(bench: HeatmapBenchmark, stream: str) -> dict[str, dict[str, Any]]:
+    """PoseC3D keypoint or limb heatmaps on one benchmark: train (validating on 1 clip) and test (20 views)."""
+    feeders = posec3d_feeders(bench.data, bench.train_split, bench.test_split, stream)
+    model_args = {"num_class": bench.num_class, "in_channels": 17}
+    label_map = {"label_map": bench.label_map} if bench.label_map else {}
+    tag = f"{bench.tag}_posec3d_{stream}"
+    train = {
+        "work_dir": f"./work_dir/{bench.dataset}/posec3d_{stream}",
+        "model_saved_name": f"./runs/{tag}",
+        "feeder": "posec3d",
+        "train_feeder_args": feeders["train"],
+        "test_feeder_args": feeders["val"],
+        "model": "posec3d",
+        "model_args": model_args,
+        **label_map,
+        **POSEC3D_RECIPE,
+        "test_batch_size": 32,
+        "device": "auto",
+    }
+    test = {
+        "work_dir": f"./work_dir/{bench.dataset}/posec3d_test_{stream}",
+        "model_saved_name": f"./runs/{bench.tag}_posec3d_test_{stream}",
+        "feeder": "posec3d",
+        "test_feeder_args": feeders["test"],
+        "model": "posec3d",
+        "model_args": model_args,
+        **label_map,
+        "phase": "test",
+        "device": "auto",
+        "test_batch_size": 4,  # x 20 views of (17, 48, 64, 64)
+        "weights": f"./runs/{tag}-{POSEC3D_RECIPE['num_epoch'] - 1}-*.pt",
+        "save_score": True,
+    }
+    return {f"train_{stream}_posec3d.yaml": train, f"test_{stream}_posec3d.yaml": test}
+
+
+def posec3d_demo_pair(stream: str) -> dict[str, dict[str, Any]]:
+    """A small PoseC3D on the synthetic data's COCO-17 projection (``data_gen/synthetic.py --format mmaction``),
+    sized to train on a 2-core CPU in about 4 minutes: 12 frames, crops of 24 x 24 (tests 28 x 28), base
+    width 16, one block per stage, Adam; test with 2 clips and their mirrored views."""
+    feeders = posec3d_feeders("./data/demo/raw/synthetic_2d.pkl", "xsub_train", "xsub_val", stream)
+    small = {"clip_len": 12, "resize": 28}
+    feeders["train"].update(small, input_size=24)
+    feeders["val"].update(small, input_size=28)
+    feeders["test"].update(small, input_size=28, num_clips=2)
+    model_args = {
+        "num_class": 12,
+        "in_channels": 17,
+        "base_channels": 16,
+        "stage_blocks": [1, 1, 1],
+        "dropout": 0.2,
+    }
+    schedule = {"optimizer": "Adam", "base_lr": 0.004, "weight_decay": 0.0001, "step": [18, 22], "num_epoch": 24,
+                "batch_size": 8}  # fmt: skip
+    train = {
+        "work_dir": f"./work_dir/demo/xsub/posec3d_{stream}",
+        "model_saved_name": f"./runs/demo/posec3d_{stream}",
+        "feeder": "posec3d",
+        "train_feeder_args": feeders["train"],
+        "test_feeder_args": feeders["val"],
+        "model": "posec3d",
+        "model_args": model_args,
+        "label_map": DEMO_LABELS,
+        **schedule,
+        "test_batch_size": 32,
+        "eval_interval": schedule["num_epoch"],
+        "save_interval": schedule["num_epoch"],
+        "num_worker": 1,
+        "device": "auto",
+        "seed": 1,
+    }
+    test = {
+        "work_dir": f"./work_dir/demo/xsub/posec3d_test_{stream}",
+        "model_saved_name": f"./runs/demo/posec3d_test_{stream}",
+        "feeder": "posec3d",
+        "test_feeder_args": feeders["test"],
+        "model": "posec3d",
+        "model_args": model_args,
+        "label_map": DEMO_LABELS,
+        "phase": "test",
+        "device": "auto",
+        "test_batch_size": 16,
+        "num_worker": 1,
+        "weights": f"./runs/demo/posec3d_{stream}-{schedule['num_epoch'] - 1}-*.pt",
+        "save_score": True,
+    }
+    return {f"train_{stream}_posec3d.yaml": train, f"test_{stream}_posec3d.yaml": test}
+
+
+def posec3d_configs() -> dict[Path, str]:
+    """Every PoseC3D config: relative path -> file text."""
+    out: dict[Path, str] = {}
+    for stream in POSEC3D_STREAMS:
+        for bench in POSEC3D_BENCHMARKS:
+            for name, cfg in posec3d_pair(bench, stream).items():
+                out[Path(bench.folder) / name] = _dump(cfg)
+        for name, cfg in posec3d_demo_pair(stream).items():
+            out[Path("demo") / name] = _dump(cfg)
+    return out
+
+
 def all_configs() -> dict[Path, str]:
     """Every shipped config: relative path -> file text."""
     out: dict[Path, str] = {}
@@ -663,6 +823,7 @@ def all_configs() -> dict[Path, str]:
             for stream in STREAMS:
                 for name, cfg in pose_pair(pose, model, stream).items():
                     out[Path(pose.folder) / name] = _dump(cfg)
+    out.update(posec3d_configs())
     return out
 
 

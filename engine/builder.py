@@ -218,17 +218,17 @@ def check_data_against_model(
     if len(dataset) == 0:
         raise DataError(f"{key}: the dataset is empty")
     sample = np.asarray(dataset[0][0])
-    shape = sample.shape[-4:]  # (C, T, V, M) of one clip
+    axes = getattr(model_cls, "input_axes", "CTVM")  # heatmap models (PoseC3D): "CTHW"
+    shape = sample.shape[-4:]  # (C, T, V, M) of one clip, or (C, T, H, W)
     if sample.ndim not in (4, 5):
-        raise DataError(f"{key}: a sample should be (C, T, V, M), got shape {sample.shape}")
+        raise DataError(f"{key}: a sample should be ({', '.join(axes)}), got shape {sample.shape}")
     args = effective_args(model_cls, model_args)
     for dim, arg in ((0, "in_channels"), (2, "num_point"), (3, "num_person")):
         expected = args.get(arg)
         if isinstance(expected, int) and shape[dim] != expected:
-            name = "CTVM"[dim]
             raise DataError(
-                f"{key}: samples have {name}={shape[dim]} but model_args.{arg} is {expected} "
-                f"(sample shape (C, T, V, M) = {tuple(shape)})"
+                f"{key}: samples have {axes[dim]}={shape[dim]} but model_args.{arg} is {expected} "
+                f"(sample shape ({', '.join(axes)}) = {tuple(shape)})"
             )
     num_class = args.get("num_class")
     labels = np.asarray(getattr(dataset, "label", []), dtype=np.int64)

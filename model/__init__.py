@@ -5,4 +5,4 @@ Every model registers itself in ``utils.registry.MODELS`` (``@MODELS.register("a
 imports below fill that registry.
 """
 
-from model import aagcn, agcn, impsgnv2, recognizer_gcn, sgn  # noqa: F401
+from model import aagcn, agcn, impsgnv2, posec3d, recognizer_gcn, sgn  # noqa: F401

@@ -63,10 +63,30 @@ def _tiny_pose_pickle(tmp_path: Path, args: dict, num_point: int, num_class: int
     return {**args, "data_path": str(path), "clip_len": 20, "num_clips": min(args.get("num_clips", 1), 2)}
 
 
+def _tiny_heatmap_pickle(tmp_path: Path, args: dict, num_class: int) -> dict:
+    """A 4-clip COCO-17 annotation pickle for the ``posec3d`` feeder; clips shortened and shrunk."""
+    from utils.io import save_pickle
+
+    rng = np.random.default_rng(0)
+    anns = []
+    for i in range(4):
+        M, T = 1 + i % 2, 12 + 3 * i
+        kp = rng.uniform(100, 400, size=(M, T, 17, 2)).astype(np.float32)
+        anns.append({"frame_dir": f"clip{i}", "label": i % num_class, "img_shape": (480, 640),
+                     "original_shape": (480, 640), "total_frames": T, "keypoint": kp,
+                     "keypoint_score": rng.uniform(0.2, 1, size=(M, T, 17)).astype(np.float32)})  # fmt: skip
+    path = tmp_path / "tiny_2d.pkl"
+    save_pickle({"split": {args["split"]: [a["frame_dir"] for a in anns]}, "annotations": anns}, path)
+    small = {"clip_len": 4, "resize": 24, "input_size": min(args.get("input_size", 64), 24)}
+    return {**args, **small, "data_path": str(path), "num_clips": min(args.get("num_clips", 1), 2)}
+
+
 def _tiny_inputs(tmp_path: Path, cfg, args: dict) -> dict:
     model_args = builder.effective_args(builder.model_class(cfg), cfg.model_args)
     if cfg.feeder == "pose_pickle":
         return _tiny_pose_pickle(tmp_path, args, model_args["num_point"], min(4, model_args["num_class"]))
+    if cfg.feeder == "posec3d":
+        return _tiny_heatmap_pickle(tmp_path, args, min(4, model_args["num_class"]))
     shape = (model_args.get("in_channels", 3), 24, model_args["num_point"], 2)
     make_tiny_dataset(tmp_path, n=4, shape=shape, num_class=min(4, model_args["num_class"]), prefix="tiny")
     args = dict(args)
