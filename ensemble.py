@@ -107,7 +107,8 @@ def build_parser() -> argparse.ArgumentParser:
     w.add_argument(
         "--preset",
         choices=sorted(PRESETS),
-        help="2s: joint 1, bone 1; 4s: joint 2, joint_motion 1, bone 2, bone_motion 1 (by stream name)",
+        help="2s: joint 1, bone 1; 4s: joint 2, joint_motion 1, bone 2, bone_motion 1; posec3d: keypoint 1, "
+        "limb 1; 6s: 4s plus keypoint 2, limb 2 (by stream name; with PoseC3D streams add --softmax)",
     )
     w.add_argument(
         "--search",

@@ -494,3 +494,28 @@ def test_fusion_reports_use_the_recorded_class_names(tmp_path, capsys):
     assert rc == 0
     table = pd.read_csv(tmp_path / "pc.csv")
     assert table["name"].tolist() == classes
+
+
+def test_preset_6s_orders_and_weights_posec3d_streams_with_the_gcn_ones(tmp_path, capsys):
+    names, labels, mats = fake_tree(tmp_path)
+    work = tmp_path / "work_dir" / "ntu" / "xsub"
+    rng = np.random.default_rng(9)
+    _, _, (kp, limb) = make_scores(40, [1.0, 1.1], seed=11)
+    # PoseC3D's scores are log-probabilities, in their own order of the same samples
+    for stream, m in (("limb", limb), ("keypoint", kp)):
+        logp = m - np.log(np.exp(m).sum(1, keepdims=True))
+        write_scores(work / f"posec3d_test_{stream}" / "epoch1_test_score.pkl", names, logp, rng.permutation(40))
+    roots = ["--work-root", tmp_path / "work_dir", "--data-root", tmp_path / "data"]
+    args = ["--datasets", "ntu/xsub", *roots, "--models", "agcn", "posec3d", "--preset", "6s"]
+    rc, out, err = run(capsys, *args, "--csv", tmp_path / "t.csv")
+    assert rc == 0 and "log-probabilities" in err  # one note: scales differ without --softmax
+    rc, out, err = run(capsys, *args, "--softmax", "--out", tmp_path / "f.pkl", "--csv", tmp_path / "t.csv")
+    assert rc == 0 and "log-probabilities" not in err
+    table = pd.read_csv(tmp_path / "t.csv")
+    streams = ["joint", "joint_motion", "bone", "bone_motion", "keypoint", "limb"]
+    assert list(table["stream"][:6]) == streams and list(table["weight"][:6]) == [2, 1, 2, 1, 2, 2]
+    order = [mats["agcn", s] for s in streams[:4]] + [kp, limb]
+    expected = sum(w * fusion.row_softmax(m) for w, m in zip([2, 1, 2, 1, 2, 2], order))
+    np.testing.assert_allclose(np.stack(list(load_pickle(tmp_path / "f.pkl").values())), expected, rtol=1e-5)
+    rc, _, err = run(capsys, "--datasets", "ntu/xsub", *roots, "--models", "agcn", "--preset", "posec3d")
+    assert rc == 2 and "--preset posec3d: weights exist for streams keypoint, limb" in err
