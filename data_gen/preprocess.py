@@ -27,7 +27,6 @@ import math
 from collections.abc import Sequence
 
 import numpy as np
-from tqdm import tqdm
 
 # Joint indices (0-based NTU): base of spine -> middle of spine; right shoulder, left shoulder.
 ZAXIS = (0, 1)
@@ -159,6 +158,8 @@ def pre_normalization(
 
     Works sample by sample, so it can be applied to a memory-mapped array.
     """
+    from tqdm import tqdm
+
     if data.ndim != 5:
         raise ValueError(f"pre_normalization expects (N, C, T, V, M), got shape {data.shape}")
     for i in tqdm(range(len(data)), desc="pre-normalising", unit="sample", disable=not progress or None):
