@@ -285,7 +285,10 @@ def write_rows(npy_path: Path, rows: Iterable[tuple[int, np.ndarray]]) -> None:
             value = np.ascontiguousarray(value, dtype=dtype)
             if value.shape != tuple(shape[1:]):
                 raise ValueError(f"{npy_path}: row of shape {value.shape}, expected {tuple(shape[1:])}")
-            _pwrite_all(fd, memoryview(value).cast("B"), start + row * row_bytes)
+            try:
+                _pwrite_all(fd, memoryview(value).cast("B"), start + row * row_bytes)
+            except OSError as exc:
+                raise OSError(exc.errno, exc.strerror, str(npy_path)) from None
     finally:
         os.close(fd)
 
@@ -359,8 +362,9 @@ class SplitWriter:
     def open(self) -> None:
         remove_stale_temp_files(self.npy_path)
         remove_stale_temp_files(self.label_path)
-        self._writer = NpyWriter(self.npy_path, self.shape)
-        self._writer.__enter__()  # only the memmap header is touched in this process
+        writer = NpyWriter(self.npy_path, self.shape)
+        writer.__enter__()  # only the memmap header is touched in this process
+        self._writer = writer
         try:
             preallocate(self.tmp_path)
         except BaseException:
