@@ -102,7 +102,7 @@ def build_case(name: str, args: argparse.Namespace, device: torch.device) -> Cas
         from model.agcn import Model as AGCN
 
         width = dict(base_channel=8) if args.tiny else {}
-        batch, frames = args.batch or 8, args.frames
+        batch, frames = args.batch or (4 if args.tiny else 8), args.frames
         x = torch.randn(batch, 3, frames, 25, 2, generator=g)
         y = torch.randint(0, 60, (batch,), generator=g)
         ours: torch.nn.Module = (AGCN if name == "agcn" else AAGCN)(**NTU, num_person=2, **width)
@@ -118,7 +118,7 @@ def build_case(name: str, args: argparse.Namespace, device: torch.device) -> Cas
     from benchmarks.reference_sgn import SGN, ImpSGNv2, reference_input
     from model import impsgnv2, sgn
 
-    batch, seg = args.batch or 64, 20
+    batch, seg = args.batch or (4 if args.tiny else 64), 20
     x = torch.randn(batch, 3, seg, 25, 1, generator=g)
     y = torch.randint(0, 60, (batch,), generator=g)
     if name == "sgn":
@@ -178,8 +178,9 @@ def variants_of(case: Case, args: argparse.Namespace, device: torch.device) -> l
         out.append(
             Variant("baseline-fp32", ref, case.x_ref, case.y, "fp32", device, case.loss, case.optimizer(ref))
         )
+    compiled_precisions = args.compile_precision or args.precision
     for precision in args.precision:
-        for compiled in (False, True) if args.compile else (False,):
+        for compiled in (False, True) if args.compile and precision in compiled_precisions else (False,):
             model = copy.deepcopy(case.ours).to(device).train()
             runner = torch.compile(model) if compiled else model
             name = f"ours-{precision}" + ("-compile" if compiled else "")
@@ -328,6 +329,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--frames", type=int, default=100, help="AGCN / AAGCN input frames T")
     p.add_argument("--precision", nargs="+", default=["fp32", "bf16"], choices=sorted(DTYPES))
     p.add_argument("--compile", action="store_true", help="also time torch.compile(ours) per precision")
+    p.add_argument(
+        "--compile-precision",
+        nargs="+",
+        choices=sorted(DTYPES),
+        help="compile only these (default: --precision)",
+    )
     p.add_argument("--repeats", type=int, default=5, help="timed steps per variant, interleaved")
     p.add_argument("--warmup", type=int, default=1, help="untimed steps per variant first (compiled: >= 2)")
     p.add_argument("--threads", type=int, default=None, help="torch.set_num_threads")
