@@ -170,7 +170,8 @@ def _leading_numbers(data: bytes, starts: np.ndarray) -> np.ndarray:
         lowest = flags & (~flags + _U64(1))
         ends[:, i] = np.frexp(lowest.astype(np.float64))[1] - 1  # bit index; -1 when no blank left
         flags ^= lowest
-    lengths = np.diff(ends, axis=1, prepend=-1) - 1  # (n, 3): x from 0, y and z after a blank
+    lengths = ends.copy()  # (n, 3): x from 0, y and z from the byte after the previous blank
+    lengths[:, 1:] -= ends[:, :-1] + 1
     if ends[:, 2].min() < 0 or lengths.min() < 1:
         raise _Malformed  # z does not end in the window, or a leading / double blank
     ends += starts[:, None]

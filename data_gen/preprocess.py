@@ -70,9 +70,22 @@ def rotation_matrix(axis: np.ndarray, theta: float) -> np.ndarray:
     )
 
 
+def cross(a: Sequence[float], b: Sequence[float]) -> np.ndarray:
+    """``np.cross`` of two 3-vectors: the same operations in the same order, without its overhead.
+
+    Python floats are float64, so this path is taken when NumPy would compute in float64 too (a
+    float32 sample vector and an integer axis, as here); other dtypes go to ``np.cross``.
+    """
+    if np.result_type(np.asarray(a), np.asarray(b)) != np.float64:
+        return np.cross(a, b)
+    a0, a1, a2 = (float(v) for v in a)
+    b0, b1, b2 = (float(v) for v in b)
+    return np.array([a1 * b2 - a2 * b1, a2 * b0 - a0 * b2, a0 * b1 - a1 * b0])
+
+
 def align_rotation(vector: np.ndarray, target: Sequence[int]) -> np.ndarray:
     """(3, 3) rotation taking the direction of ``vector`` onto the unit axis ``target``."""
-    return rotation_matrix(np.cross(vector, target), angle_between(vector, target))
+    return rotation_matrix(cross(vector, target), angle_between(vector, target))
 
 
 def _pad_person(person: np.ndarray, frame_sum: np.ndarray) -> np.ndarray:
