@@ -163,12 +163,14 @@ class Variant:
         self.loss(out, self.y).backward()
         self.opt.step()
 
+    clock = staticmethod(time.perf_counter)
+
     def timed(self) -> float:
         sync(self.device)
-        start = time.perf_counter()
+        start = self.clock()
         self.step()
         sync(self.device)
-        return time.perf_counter() - start
+        return self.clock() - start
 
 
 def variants_of(case: Case, args: argparse.Namespace, device: torch.device) -> list[Variant]:
@@ -338,6 +340,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--repeats", type=int, default=5, help="timed steps per variant, interleaved")
     p.add_argument("--warmup", type=int, default=1, help="untimed steps per variant first (compiled: >= 2)")
     p.add_argument("--threads", type=int, default=None, help="torch.set_num_threads")
+    p.add_argument(
+        "--clock",
+        choices=["wall", "cpu"],
+        default="wall",
+        help="cpu: process CPU seconds instead of wall seconds (with --threads 1: robust on a busy machine)",
+    )
     p.add_argument("--device", default="cpu", help="cpu or cuda[:i]")
     p.add_argument("--tf32", action="store_true", help="CUDA: allow TF32 (off by default: fp32 is fp32)")
     p.add_argument("--no-reference", action="store_true", help="time ours only")
@@ -356,6 +364,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
     if args.threads:
         torch.set_num_threads(args.threads)
     device = torch.device(args.device)
+    Variant.clock = staticmethod(time.process_time if args.clock == "cpu" else time.perf_counter)
     if device.type == "cuda":
         torch.backends.cuda.matmul.allow_tf32 = args.tf32
         torch.backends.cudnn.allow_tf32 = args.tf32
@@ -370,7 +379,8 @@ def main(argv: list[str] | None = None) -> list[dict]:
     after = load_average()
     header = (
         f"Training steps on {device} ({torch.get_num_threads()} threads, torch {torch.__version__}); "
-        f"fastest and median of {args.repeats} interleaved steps; load average {before} before, {after} after."
+        f"fastest and median of {args.repeats} interleaved steps ({'CPU' if args.clock == 'cpu' else 'wall'} "
+        f"seconds); load average {before} before, {after} after."
     )
     if peak:
         header += " GEMM peak: " + ", ".join(f"{k} {v:.0f} GFLOP/s" for k, v in peak.items()) + "."

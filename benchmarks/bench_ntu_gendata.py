@@ -19,6 +19,7 @@ per-file cost and the intercept of the line through the two largest runs.
 
     python benchmarks/bench_ntu_gendata.py --files 400 2000 5000 --ref-files 400 --repeats 3
     python benchmarks/bench_ntu_gendata.py --files 400 2000 --ref-files 400 2000 --repeats 1   # ~4 min
+    python benchmarks/bench_ntu_gendata.py --files 400 --ref-files 400 --previous ../main   # an older version too
 """
 
 from __future__ import annotations
@@ -122,6 +123,7 @@ def benchmark(args: argparse.Namespace, work: Path) -> dict:
 
     for n in sizes:
         kinds = (["baseline"] if n in args.ref_files else []) + (["ours"] if n in args.files else [])
+        kinds += ["previous"] if PREVIOUS is not None and n in args.files else []
         runs: dict[str, list[dict]] = {k: [] for k in kinds}
         for r in range(args.repeats):
             for kind in kinds:
@@ -182,9 +184,14 @@ def main(argv: list[str] | None = None) -> dict:
         "--workers", type=int, default=None, help="ours: --workers (default: its own, one per CPU)"
     )
     parser.add_argument("--workdir", default=None, help="scratch folder (default: a temporary one)")
+    parser.add_argument(
+        "--previous", type=Path, help="a checkout of an earlier version: also time its generator"
+    )
     parser.add_argument("--markdown", type=Path)
     parser.add_argument("--json", type=Path)
     args = parser.parse_args(argv)
+    global PREVIOUS
+    PREVIOUS = args.previous
     work = Path(args.workdir or tempfile.mkdtemp(prefix="bench_ntu_"))
     try:
         result = benchmark(args, work)
