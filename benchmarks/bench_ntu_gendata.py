@@ -64,8 +64,16 @@ def build_raw(folder: Path, count: int, sources: list[Path]) -> int:
     return total
 
 
+PREVIOUS: Path | None = None  # --previous: another checkout whose generator runs as "previous"
+
+
 def command(kind: str, raw: Path, out: Path, workers: int | None) -> list[str]:
-    script = ROOT / ("data_gen/ntu_gendata.py" if kind == "ours" else "benchmarks/reference_ntu_gendata.py")
+    """The whole command of ``kind``: ours, the baseline, or the ``--previous`` checkout's generator."""
+    script = {
+        "ours": ROOT / "data_gen" / "ntu_gendata.py",
+        "baseline": ROOT / "benchmarks" / "reference_ntu_gendata.py",
+        "previous": (PREVIOUS or ROOT) / "data_gen" / "ntu_gendata.py",
+    }[kind]
     cmd = [
         sys.executable,
         str(script),
@@ -76,7 +84,7 @@ def command(kind: str, raw: Path, out: Path, workers: int | None) -> list[str]:
         "--benchmark",
         "xsub",
     ]
-    if kind == "ours":
+    if kind != "baseline":
         cmd += ["--ignored_sample_path", "", "--overwrite"] + (
             [] if workers is None else ["--workers", str(workers)]
         )

@@ -18,18 +18,13 @@ the number of samples.
 from __future__ import annotations
 
 import collections
-import concurrent.futures as cf
 import contextlib
 import errno
-import json
 import logging
-import multiprocessing
 import os
 import signal
 import sys
-import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -39,7 +34,12 @@ import numpy as np
 from utils.errors import ConfigError, DataError
 from utils.io import NpyWriter, save_label_file, save_text
 
+# concurrent.futures, multiprocessing, threading and json are imported where they are used: a run
+# that needs no worker pool (a small folder) does not pay for loading them.
 if TYPE_CHECKING:
+    import concurrent.futures as cf
+    import multiprocessing.context
+
     from graph.layouts import Layout
 
 LOG = logging.getLogger("data_gen")
@@ -119,6 +119,8 @@ def _worker_init(parent: int) -> None:
     if os.getppid() != parent:  # the parent died before the death signal was set up
         os._exit(1)
 
+    import threading
+
     def watch() -> None:
         while os.getppid() == parent:
             threading.Event().wait(1.0)
@@ -145,6 +147,8 @@ def _pool_context() -> multiprocessing.context.BaseContext:
 
     Forked workers start in milliseconds and need no imports; spawned ones re-import everything.
     """
+    import multiprocessing
+
     if sys.platform.startswith("linux") and "torch" not in sys.modules:
         return multiprocessing.get_context("fork")
     return multiprocessing.get_context("spawn")
@@ -178,6 +182,8 @@ def run_pool(
                 bar.update(weight(task))
                 yield result
             return
+        import concurrent.futures as cf
+
         pool = cf.ProcessPoolExecutor(
             max_workers=min(workers, len(tasks)),
             mp_context=_pool_context(),
@@ -684,15 +690,18 @@ def cli(run: Callable[[], RunSummary]) -> int:
     except (DataError, ConfigError) as exc:
         LOG.error("%s", exc)
         return 1
-    except BrokenProcessPool:
+    except OSError as exc:
+        print(f"error: {os_error_line(exc)}", file=sys.stderr)
+        return 2
+    except Exception as exc:
+        pool_module = sys.modules.get("concurrent.futures.process")  # loaded once a pool ran
+        if pool_module is None or not isinstance(exc, pool_module.BrokenProcessPool):
+            raise
         print(
             "error: a worker process died (out of memory?); nothing unfinished was published; "
             "rerun, e.g. with --workers 1",
             file=sys.stderr,
         )
-        return 2
-    except OSError as exc:
-        print(f"error: {os_error_line(exc)}", file=sys.stderr)
         return 2
     return summary.exit_code()
 
@@ -722,6 +731,8 @@ def record_options(
 
     Warns when splits kept from an earlier run were made with other options.
     """
+    import json
+
     plain = {key: _plain(value) for key, value in options.items()}
     path = Path(out_folder) / OPTIONS_FILE
     kept = [rep.name for rep in summary.splits.values() if rep.status == "exists"]
@@ -758,6 +769,8 @@ def load_options(out_folder: str | os.PathLike) -> tuple[str, dict[str, Any]]:
 
     ``reader(path, **options)`` then turns one raw clip into a row of that dataset.
     """
+    import json
+
     path = Path(out_folder) / OPTIONS_FILE
     try:
         obj = json.loads(path.read_text(encoding="utf-8"))

@@ -57,7 +57,6 @@ from data_gen.common import (
     split_done,
     write_splits,
 )
-from data_gen.denoise import sgn_sample
 from data_gen.ntu_skeleton import (  # noqa: F401  (re-exported: the parser's historical home)
     BODY_VALUES,
     JOINT_VALUES,
@@ -238,6 +237,8 @@ def read_sample(
 def _read_sample_denoised(
     path: str | os.PathLike, max_frame: int, translation: bool, fix_intervals: bool
 ) -> tuple[np.ndarray, list[str]]:
+    from data_gen.denoise import sgn_sample  # only --denoise needs it
+
     seq = read_skeleton(path, body_ids=True)
     try:
         sample, info = sgn_sample(seq, max_frame, translation, fix_intervals)
