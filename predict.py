@@ -266,7 +266,12 @@ def _run(args: argparse.Namespace) -> int:
     if args.json:
         from utils.io import save_text
 
-        save_text(json.dumps([r.to_dict() for r in results], indent=2) + "\n", args.json)
+        try:
+            save_text(json.dumps([r.to_dict() for r in results], indent=2) + "\n", args.json)
+        except OSError as exc:
+            where = exc.filename if exc.filename is not None else args.json
+            print(f"error: {where}: {exc.strerror or exc}; cannot write --json {args.json}", file=sys.stderr)
+            return 2
     return 0
 
 

@@ -9,6 +9,8 @@ code costs:
 * ``a`` is permuted to (n, V, inter, T) and copied with ``.contiguous()`` before the matmul;
 * the fixed graph is moved to the input's device on every forward (the reference calls ``.cuda()``);
 * every subset aggregates ``x @ G_k`` and then runs its own ``conv_d``; the three results are summed;
+* the softmax and ReLUs are ``nn.Softmax`` / ``nn.ReLU`` modules; l1 adds its "no residual" 0 (a full
+  elementwise pass, as the reference's ``lambda x: 0``);
 * the model's input and output reshapes use the same permute / contiguous sequence.
 
 The state_dict (keys, shapes, order) is the official one, so the golden weights load strictly.
@@ -46,6 +48,8 @@ class RefUnitGCN(nn.Module):
         else:
             self.down = None
         self.bn = nn.BatchNorm2d(out_c)
+        self.soft = nn.Softmax(-2)
+        self.relu = nn.ReLU()
         for m in self.modules():
             if isinstance(m, nn.Conv2d):
                 conv_init(m)
@@ -62,13 +66,13 @@ class RefUnitGCN(nn.Module):
         for i in range(self.num_subset):
             a = self.conv_a[i](x).permute(0, 3, 1, 2).contiguous().view(N, V, self.inter_c * T)
             b = self.conv_b[i](x).view(N, self.inter_c * T, V)
-            g = torch.softmax(torch.matmul(a, b) / a.size(-1), dim=-2)  # (N, V, V), columns sum to 1
+            g = self.soft(torch.matmul(a, b) / a.size(-1))  # (N, V, V), columns sum to 1
             g = g + A[i]
             z = self.conv_d[i](torch.matmul(x.view(N, C * T, V), g).view(N, C, T, V))
             y = z + y if y is not None else z
         y = self.bn(y)
         y += self.down(x) if self.down is not None else x  # in place, as the reference
-        return torch.relu(y)
+        return self.relu(y)
 
 
 class RefBlock(nn.Module):
@@ -78,6 +82,7 @@ class RefBlock(nn.Module):
         super().__init__()
         self.gcn1 = RefUnitGCN(in_c, out_c, A)
         self.tcn1 = unit_tcn(out_c, out_c, stride=stride)
+        self.relu = nn.ReLU()
         if not residual:
             self.residual = None
             self.res_kind = "none"
@@ -94,7 +99,9 @@ class RefBlock(nn.Module):
             y = y + x
         elif self.res_kind == "conv":
             y = y + self.residual(x)
-        return torch.relu(y)
+        else:
+            y = y + 0  # the reference's residual is ``lambda x: 0``
+        return self.relu(y)
 
 
 class RefModel(nn.Module):

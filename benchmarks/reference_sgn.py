@@ -9,6 +9,10 @@ Only the CUDA calls are gone: the fixed-batch tensors are built on ``device``. T
 the references' and the outputs match the golden files (``tests/test_sgn.py``,
 ``tests/test_impsgnv2.py``). Not used by the pipeline.
 
+Details kept for speed fidelity: ImpSGNv2 feeds the backbone a permuted (non-contiguous) view and
+adds the MS-TCN's zero residual in place; SGN and ImpSGNv2 rebuild their one-hot embeddings every
+forward; ``nn`` modules (``nn.ReLU``, ``nn.Softmax``, ``nn.Sequential``) are called as there.
+
 Input: (B, seg, 75) float32, joint-major xyz, exactly ``batch_size`` rows.
 """
 
@@ -286,7 +290,9 @@ class MultiScale_TemporalConv(nn.Module):
         self.act = nn.ReLU(inplace=True)
 
     def forward(self, x):
+        res = 0  # the reference's residual=False: ``lambda x: 0``, added in place below
         out = torch.cat([branch(x) for branch in self.branches], dim=1)
+        out += res
         return self.act(out)
 
 
@@ -338,27 +344,33 @@ class ST_InfoGCN(nn.Module):
         return x
 
 
-def multi_input(x: torch.Tensor, parents0: list[int], joint_weight: torch.Tensor):
-    """The four 6-channel streams from (B, 3, V, T): joint, velocity, bone, velocity_prime."""
+def multi_input(x: torch.Tensor, parents0: list[int], velocity_weight: torch.Tensor):
+    """The four 6-channel streams from (B, 3, V, T): joint, velocity, bone, velocity_prime.
+
+    As the reference: four zero tensors filled slice by slice in Python loops over joints and
+    frames; ``velocity_weight`` is the reference's (B, 3, V, T) permuted (non-contiguous) tensor.
+    """
     B, C, V, T = x.shape
     joint = torch.zeros(B, C * 2, V, T, device=x.device, dtype=x.dtype)
     velocity = torch.zeros(B, C * 2, V, T, device=x.device, dtype=x.dtype)
     bone = torch.zeros(B, C * 2, V, T, device=x.device, dtype=x.dtype)
+    velocity_prime = torch.zeros(B, C * 2, V, T, device=x.device, dtype=x.dtype)
     joint[:, :C] = x
     for i in range(V):
         joint[:, C:, i, :] = x[:, :, i, :] - x[:, :, 1, :]
     for i in range(T - 2):
         velocity[:, :C, :, i] = x[:, :, :, i + 1] - x[:, :, :, i]
         velocity[:, C:, :, i] = x[:, :, :, i + 2] - x[:, :, :, i]
+    velocity_prime[:, :C] = torch.mul(velocity[:, :C], velocity_weight)
+    velocity_prime[:, C:] = torch.mul(velocity[:, C:], velocity_weight)
     for i in range(V):
         bone[:, :C, i, :] = x[:, :, i, :] - x[:, :, parents0[i], :]
     bone_length = 0
     for i in range(C):
-        bone_length = bone_length + bone[:, i, :, :] ** 2
+        bone_length += bone[:, i, :, :] ** 2
     bone_length = torch.sqrt(bone_length) + 0.0001
     for i in range(C):
         bone[:, C + i, :, :] = torch.acos(bone[:, i, :, :] / bone_length)
-    velocity_prime = velocity * joint_weight
     return joint, velocity, bone, velocity_prime
 
 
@@ -373,8 +385,8 @@ class ImpSGNv2(nn.Module):
         self.seg = seg
         self.parents0 = [p - 1 for p in NTU_PARENTS_1BASED]
         w = [1.0, 2.0] + [2.0 * j - 1 for j in range(2, NUM_JOINT)]
-        # (B, 6, 25, T) per-joint velocity weight, a plain attribute built for the fixed batch.
-        self.joint_weight = torch.tensor(w).view(1, 1, NUM_JOINT, 1).repeat(batch_size, 6, 1, seg).to(device)
+        # (B, 3, 25, T) per-joint velocity weight for the fixed batch: a permuted view, as built there.
+        self.joint_weight = torch.tensor(w).repeat(batch_size, 3, seg, 1).permute(0, 1, 3, 2).to(device)
         self.spa = identity_onehot(batch_size, NUM_JOINT, seg).permute(0, 3, 2, 1).to(device)
         self.tem = identity_onehot(batch_size, seg, NUM_JOINT).permute(0, 3, 1, 2).to(device)
         self.tem_embed = embed(seg, 64 * 4, norm=False, bias=bias)
@@ -402,8 +414,8 @@ class ImpSGNv2(nn.Module):
         )
         tem1 = self.tem_embed(self.tem)
         spa1 = self.spa_embed(self.spa)
-        x = torch.cat([dy, spa1], 1).permute(0, 1, 3, 2).contiguous()  # (B, 128, T, V)
-        x = self.st_infogcn(x).permute(0, 1, 3, 2).contiguous()  # (B, 256, V, T)
+        x = torch.cat([dy, spa1], 1).permute(0, 1, 3, 2)  # (B, 128, T, V), a view as there
+        x = self.st_infogcn(x).permute(0, 1, 3, 2)  # (B, 256, V, T), a view
         x = self.cnn(x + tem1)
         return self.fc(torch.flatten(self.maxpool(x), 1))
 

@@ -18,25 +18,29 @@ the number of samples.
 from __future__ import annotations
 
 import collections
-import concurrent.futures as cf
 import contextlib
-import json
+import errno
 import logging
-import multiprocessing
 import os
 import signal
 import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from tqdm import tqdm
 
-from graph.layouts import Layout, get_layout
 from utils.errors import ConfigError, DataError
 from utils.io import NpyWriter, save_label_file, save_text
+
+# concurrent.futures, multiprocessing, threading and json are imported where they are used: a run
+# that needs no worker pool (a small folder) does not pay for loading them.
+if TYPE_CHECKING:
+    import concurrent.futures as cf
+    import multiprocessing.context
+
+    from graph.layouts import Layout
 
 LOG = logging.getLogger("data_gen")
 
@@ -50,7 +54,11 @@ class _TqdmHandler(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
-            tqdm.write(self.format(record), file=sys.stderr)
+            tqdm = sys.modules.get("tqdm")  # imported only once a bar is shown (see progress)
+            if tqdm is None:
+                print(self.format(record), file=sys.stderr, flush=True)
+            else:
+                tqdm.tqdm.write(self.format(record), file=sys.stderr)
         except Exception:  # pragma: no cover - logging must never raise
             self.handleError(record)
 
@@ -65,9 +73,26 @@ def setup_logging(verbose: bool = False) -> None:
     LOG.setLevel(logging.DEBUG if verbose else logging.INFO)
 
 
-def progress(total: int, desc: str, unit: str = "sample") -> tqdm:
-    """A progress bar on stderr; hidden when stderr is not a terminal (logs, CI)."""
-    return tqdm(total=total, desc=desc, unit=unit, file=sys.stderr, disable=None, dynamic_ncols=True)
+class _NoBar:
+    """Stand-in for a hidden tqdm bar (stderr is not a terminal): saves importing tqdm."""
+
+    def __enter__(self) -> _NoBar:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        return None
+
+    def update(self, n: int = 1) -> None:
+        return None
+
+
+def progress(total: int, desc: str, unit: str = "sample") -> Any:
+    """A tqdm progress bar on stderr; hidden when stderr is not a terminal (logs, CI)."""
+    if not sys.stderr.isatty():
+        return _NoBar()
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc=desc, unit=unit, file=sys.stderr, dynamic_ncols=True)
 
 
 def default_workers() -> int:
@@ -76,10 +101,57 @@ def default_workers() -> int:
 
 
 # -- worker pool -----------------------------------------------------------------------------------
-def _ignore_sigint() -> None:
-    # Ctrl-C reaches the whole process group; only the main process handles it (and terminates
-    # the workers), so the workers do not print a traceback each.
+# Below this many tasks, tasks run in the calling process: a pool costs more than it saves.
+MIN_POOL_TASKS = 4
+
+
+def _worker_init(parent: int) -> None:
+    """Initialise a worker: no Ctrl-C handling of its own, and die with the parent process.
+
+    Ctrl-C reaches the whole process group; only the main process handles it (and terminates the
+    workers), so the workers do not print a traceback each. If the main process is killed (even
+    with SIGKILL) the workers must not outlive it: Linux delivers SIGKILL to them
+    (``PR_SET_PDEATHSIG``); elsewhere a watchdog thread checks for the parent once a second.
+    """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if _die_with_parent() and os.getppid() == parent:
+        return
+    if os.getppid() != parent:  # the parent died before the death signal was set up
+        os._exit(1)
+
+    import threading
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            threading.Event().wait(1.0)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="parent-watchdog", daemon=True).start()
+
+
+def _die_with_parent() -> bool:
+    """Ask Linux to SIGKILL this process when its parent exits; False where that is not available."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        return libc.prctl(1, signal.SIGKILL, 0, 0, 0) == 0  # PR_SET_PDEATHSIG = 1
+    except (OSError, AttributeError):
+        return False
+
+
+def _pool_context() -> multiprocessing.context.BaseContext:
+    """``fork`` where it is safe and cheap (Linux, no torch threads in this process), else ``spawn``.
+
+    Forked workers start in milliseconds and need no imports; spawned ones re-import everything.
+    """
+    import multiprocessing
+
+    if sys.platform.startswith("linux") and "torch" not in sys.modules:
+        return multiprocessing.get_context("fork")
+    return multiprocessing.get_context("spawn")
 
 
 def run_pool(
@@ -94,23 +166,30 @@ def run_pool(
     """Yield ``func(task)`` for every task, in completion order, with a progress bar.
 
     ``weight(task)`` is how far a finished task moves the bar (default 1, ``total`` defaults to the
-    sum). With ``workers <= 1`` the tasks run in this process, in order. Otherwise they run in
-    ``workers`` spawned processes (``func`` must be a module-level function); at most
-    ``2 * workers`` tasks are in flight, so memory does not grow with the number of tasks. If the
-    caller stops early, an exception occurs (in a worker too) or the run is interrupted, pending
-    tasks are cancelled and the workers are terminated before the exception propagates.
+    sum). With ``workers <= 1`` or fewer than ``MIN_POOL_TASKS`` tasks they run in this process, in
+    order. Otherwise they run in ``workers`` processes (``func`` must be a module-level function;
+    forked on Linux, see :func:`_pool_context`); at most ``2 * workers`` tasks are in flight, so
+    memory does not grow with the number of tasks. If the caller stops early, an exception occurs
+    (in a worker too) or the run is interrupted, pending tasks are cancelled and the workers are
+    terminated before the exception propagates; workers also end if this process is killed.
     """
     weight = weight or (lambda _task: 1)
     total = sum(weight(t) for t in tasks) if total is None else total
     with progress(total, desc, unit) as bar:
-        if workers <= 1 or len(tasks) <= 1:
+        if workers <= 1 or len(tasks) < MIN_POOL_TASKS:
             for task in tasks:
                 result = func(task)
                 bar.update(weight(task))
                 yield result
             return
-        ctx = multiprocessing.get_context("spawn")
-        pool = cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_ignore_sigint)
+        import concurrent.futures as cf
+
+        pool = cf.ProcessPoolExecutor(
+            max_workers=min(workers, len(tasks)),
+            mp_context=_pool_context(),
+            initializer=_worker_init,
+            initargs=(os.getpid(),),
+        )
         try:
             pending: dict[cf.Future, Any] = {}
             queue = iter(tasks)
@@ -177,23 +256,72 @@ def remove_stale_temp_files(path: Path) -> None:
         stale.unlink(missing_ok=True)
 
 
+def _npy_layout(fd: int) -> tuple[int, np.dtype, tuple[int, ...]]:
+    """(byte offset of the data, dtype, shape) of the C-ordered ``.npy`` file open as ``fd``."""
+    with open(fd, "rb", closefd=False) as f:
+        f.seek(0)
+        version = np.lib.format.read_magic(f)
+        if version == (1, 0):
+            shape, fortran, dtype = np.lib.format.read_array_header_1_0(f)
+        else:
+            shape, fortran, dtype = np.lib.format.read_array_header_2_0(f)
+        if fortran:
+            raise DataError("expected a C-ordered .npy array")
+        return f.tell(), dtype, shape
+
+
+def _pwrite_all(fd: int, data: memoryview, offset: int) -> None:
+    """``os.pwrite`` until every byte is written (a full disk raises OSError(ENOSPC))."""
+    while len(data):
+        written = os.pwrite(fd, data, offset)
+        data, offset = data[written:], offset + written
+
+
 def write_rows(npy_path: Path, rows: Iterable[tuple[int, np.ndarray]]) -> None:
-    """Write ``array[row] = value`` into an existing ``.npy`` through a short-lived memory map."""
-    array = np.load(npy_path, mmap_mode="r+")
+    """Write ``array[row] = value`` into an existing ``.npy`` file.
+
+    Plain ``pwrite`` calls, no memory map: a full disk is an ``OSError(ENOSPC)`` here, where writing
+    through a map of a sparse file would kill the process with SIGBUS.
+    """
+    fd = os.open(npy_path, os.O_RDWR)
     try:
+        start, dtype, shape = _npy_layout(fd)
+        row_bytes = int(np.prod(shape[1:], dtype=np.int64)) * dtype.itemsize
         for row, value in rows:
-            array[row] = value
+            value = np.ascontiguousarray(value, dtype=dtype)
+            if value.shape != tuple(shape[1:]):
+                raise ValueError(f"{npy_path}: row of shape {value.shape}, expected {tuple(shape[1:])}")
+            try:
+                _pwrite_all(fd, memoryview(value).cast("B"), start + row * row_bytes)
+            except OSError as exc:
+                raise OSError(exc.errno, exc.strerror, str(npy_path)) from None
     finally:
-        del array  # unmap: keeps the resident set of long runs bounded
+        os.close(fd)
 
 
 def write_block(npy_path: Path, start: int, block: np.ndarray) -> None:
-    """Write ``array[start : start + len(block)] = block`` through a short-lived memory map."""
-    array = np.load(npy_path, mmap_mode="r+")
+    """Write ``array[start : start + len(block)] = block`` into an existing ``.npy`` file (pwrite)."""
+    write_rows(npy_path, enumerate(block, start))
+
+
+def preallocate(path: Path) -> None:
+    """Reserve the disk space of a (sparse) file now, so that a full disk fails at once.
+
+    ``OSError(ENOSPC)`` before any work instead of after hours of it. File systems that cannot
+    reserve space (rare) are left alone.
+    """
+    fd = os.open(path, os.O_WRONLY)
     try:
-        array[start : start + len(block)] = block
+        size = os.fstat(fd).st_size
+        if size and hasattr(os, "posix_fallocate"):
+            try:
+                os.posix_fallocate(fd, 0, size)
+            except OSError as exc:
+                if exc.errno in (errno.EOPNOTSUPP, errno.EINVAL, errno.ENOSYS):
+                    return
+                raise OSError(exc.errno, exc.strerror, str(path)) from None
     finally:
-        del array
+        os.close(fd)
 
 
 def copy_rows(src: Path, dst: Path, keep: np.ndarray, desc: str) -> None:
@@ -240,8 +368,14 @@ class SplitWriter:
     def open(self) -> None:
         remove_stale_temp_files(self.npy_path)
         remove_stale_temp_files(self.label_path)
-        self._writer = NpyWriter(self.npy_path, self.shape)
-        self._writer.__enter__()  # only the memmap header is touched in this process
+        writer = NpyWriter(self.npy_path, self.shape)
+        writer.__enter__()  # only the memmap header is touched in this process
+        self._writer = writer
+        try:
+            preallocate(self.tmp_path)
+        except BaseException:
+            self.abort()
+            raise
 
     def abort(self) -> None:
         if self._writer is not None:
@@ -260,6 +394,7 @@ class SplitWriter:
             squeezed = NpyWriter(self.npy_path, (len(keep), *self.shape[1:]))
             with squeezed:
                 assert squeezed.tmp_path is not None
+                preallocate(squeezed.tmp_path)
                 copy_rows(self.tmp_path, squeezed.tmp_path, keep, f"compacting {self.npy_path.name}")
             self.abort()
         save_label_file([self.names[i] for i in keep], [self.labels[i] for i in keep], self.label_path)
@@ -300,6 +435,7 @@ def derive_file(
     writer = NpyWriter(dst, shape, dtype)
     with writer, progress(shape[0], desc) as bar:
         assert writer.tmp_path is not None
+        preallocate(writer.tmp_path)
         for start in range(0, shape[0], chunk_rows):
             source = np.load(src, mmap_mode="r")
             block = np.asarray(source[start : start + chunk_rows])  # (n, C, T, V, M)
@@ -507,8 +643,42 @@ def add_common_arguments(parser: Any, workers: bool = True) -> None:
     parser.add_argument("--verbose", action="store_true", help="debug logging")
 
 
+def keep_freed_memory() -> bool:
+    """Ask glibc to keep freed memory for reuse (``mallopt``); False where that is not glibc.
+
+    Parsing allocates and frees arrays of a few hundred KB per file. By default glibc returns such
+    memory to the system and then faults it in again, page by page, for the next file: on NTU that
+    was a third of the run's CPU time, all of it in the kernel. The resident set does not grow
+    (it stays at the largest working set of one file); forked workers inherit the setting.
+    """
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None)
+        M_TRIM_THRESHOLD, M_TOP_PAD, M_MMAP_THRESHOLD = -1, -2, -3
+        return all(
+            libc.mallopt(option, value) == 1
+            for option, value in (
+                (M_MMAP_THRESHOLD, 16 << 20),
+                (M_TRIM_THRESHOLD, 128 << 20),
+                (M_TOP_PAD, 16 << 20),
+            )
+        )
+    except (OSError, AttributeError):
+        return False
+
+
 def cli(run: Callable[[], RunSummary]) -> int:
-    """Run a generator from ``main``: one-line errors, SIGTERM/Ctrl-C cleanup, exit code."""
+    """Run a generator from ``main``: one-line errors, SIGTERM/Ctrl-C cleanup, exit code.
+
+    Bad input or options (DataError, ConfigError) log one line and give 1. The machine failing the
+    run (an output folder that cannot be written, a full disk, a worker killed) prints one
+    ``error:`` line naming the path and gives 2. In every case nothing unfinished is published and
+    the temporary files are gone; splits completed earlier stay.
+    """
+    keep_freed_memory()
     try:
         with sigterm_as_interrupt():
             summary = run()
@@ -520,12 +690,32 @@ def cli(run: Callable[[], RunSummary]) -> int:
     except (DataError, ConfigError) as exc:
         LOG.error("%s", exc)
         return 1
-    except cf.process.BrokenProcessPool:
-        LOG.error(
-            "a worker process died (out of memory?); nothing unfinished was published; rerun, e.g. with --workers 1"
+    except OSError as exc:
+        print(f"error: {os_error_line(exc)}", file=sys.stderr)
+        return 2
+    except Exception as exc:
+        pool_module = sys.modules.get("concurrent.futures.process")  # loaded once a pool ran
+        if pool_module is None or not isinstance(exc, pool_module.BrokenProcessPool):
+            raise
+        print(
+            "error: a worker process died (out of memory?); nothing unfinished was published; "
+            "rerun, e.g. with --workers 1",
+            file=sys.stderr,
         )
-        return 1
+        return 2
     return summary.exit_code()
+
+
+def os_error_line(exc: OSError) -> str:
+    """One line for a failed file operation: the path, what went wrong, what was kept."""
+    path = exc.filename if exc.filename is not None else "output"
+    reason = exc.strerror or str(exc)
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return (
+            f"{path}: {reason} (disk full); nothing unfinished was published and its temporary "
+            "files were removed; free some space (or choose another output folder) and rerun"
+        )
+    return f"{path}: {reason}; cannot write the outputs there (choose another output folder)"
 
 
 # -- preprocessing records --------------------------------------------------------------------------
@@ -541,6 +731,8 @@ def record_options(
 
     Warns when splits kept from an earlier run were made with other options.
     """
+    import json
+
     plain = {key: _plain(value) for key, value in options.items()}
     path = Path(out_folder) / OPTIONS_FILE
     kept = [rep.name for rep in summary.splits.values() if rep.status == "exists"]
@@ -564,7 +756,8 @@ def record_options(
 
 def _plain(value: Any) -> Any:
     """JSON-ready form of an option value (layouts as a name or a mapping, tuples as lists)."""
-    if isinstance(value, Layout):
+    layouts = sys.modules.get("graph.layouts")  # a Layout can only exist once that module is loaded
+    if layouts is not None and isinstance(value, layouts.Layout):
         return _layout_dict(value)
     if isinstance(value, (tuple, list)):
         return [_plain(v) for v in value]
@@ -576,6 +769,8 @@ def load_options(out_folder: str | os.PathLike) -> tuple[str, dict[str, Any]]:
 
     ``reader(path, **options)`` then turns one raw clip into a row of that dataset.
     """
+    import json
+
     path = Path(out_folder) / OPTIONS_FILE
     try:
         obj = json.loads(path.read_text(encoding="utf-8"))
@@ -589,6 +784,8 @@ def load_options(out_folder: str | os.PathLike) -> tuple[str, dict[str, Any]]:
 
 
 def _layout_dict(layout: Layout) -> dict[str, Any] | str:
+    from graph.layouts import get_layout
+
     if layout.name in ("ntu_rgb_d", "openpose", "nw_ucla", "coco") and get_layout(layout.name) == layout:
         return layout.name
     spec: dict[str, Any] = {

@@ -1,6 +1,6 @@
 """SGN's NTU body denoising, actor assignment and translation (the data behind SGN / ImpSGNv2).
 
-Pure functions on a parsed file (:class:`data_gen.ntu_gendata.SkeletonSequence` with bodyIDs).
+Pure functions on a parsed file (:class:`data_gen.ntu_skeleton.SkeletonSequence` with bodyIDs).
 They reproduce microsoft/SGN's ``data/ntu`` scripts as described in
 ``../shared/reference/sgn-impsgnv2.md`` sections 2.1-2.3, quirks included:
 
@@ -52,14 +52,11 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
 
+from data_gen.ntu_skeleton import SkeletonSequence
 from utils.errors import DataError
-
-if TYPE_CHECKING:
-    from data_gen.ntu_gendata import SkeletonSequence
 
 NUM_JOINT = 25
 NOISE_LEN_THRES = 11  # bodies present in at most this many frames are noise

@@ -39,7 +39,6 @@ if __package__ in (None, ""):  # run as a file: make the repository root importa
 
 import argparse
 import re
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -58,7 +57,16 @@ from data_gen.common import (
     split_done,
     write_splits,
 )
-from data_gen.denoise import sgn_sample
+from data_gen.ntu_skeleton import (  # noqa: F401  (re-exported: the parser's historical home)
+    BODY_VALUES,
+    JOINT_VALUES,
+    NUM_JOINT,
+    SkeletonSequence,
+    _parse_fast,
+    _parse_lines,
+    _parse_tokens,
+    read_skeleton,
+)
 from data_gen.preprocess import normalize_mtvc
 from utils.errors import ConfigError, DataError
 from utils.registry import READERS
@@ -66,9 +74,6 @@ from utils.registry import READERS
 MAX_FRAME = 300
 MAX_BODY_TRUE = 2  # persons kept per sample
 MAX_BODY_KINECT = 4  # body slots considered (bodies listed after the 4th are dropped)
-NUM_JOINT = 25
-JOINT_VALUES = 12  # numbers per joint line: x y z depthX depthY colorX colorY oW oX oY oZ trackingState
-BODY_VALUES = 10  # numbers per body line: bodyID clippedEdges ... leanX leanY trackingState
 SAMPLE_SHAPE = (3, MAX_FRAME, NUM_JOINT, MAX_BODY_TRUE)  # (C, T, V, M)
 
 RESOURCES = Path(__file__).resolve().parent / "resources"
@@ -170,278 +175,6 @@ def read_ignore_list(path: str | os.PathLike) -> frozenset[str]:
     return frozenset(ids)
 
 
-# -- parsing ---------------------------------------------------------------------------------------
-@dataclass
-class SkeletonSequence:
-    """All bodies of one ``.skeleton`` file, one row per (frame, listed body).
-
-    ``frame[b]`` is the frame index and ``slot[b]`` the position of body ``b`` in its frame's list;
-    ``xyz`` is (B, 25, 3) float64 camera-space coordinates in metres. ``body_id`` (B,) holds the
-    exact bodyID strings (they exceed float64 precision) when requested.
-    """
-
-    num_frames: int
-    frame: np.ndarray  # (B,) int64
-    slot: np.ndarray  # (B,) int64
-    xyz: np.ndarray  # (B, 25, 3) float64
-    body_id: np.ndarray | None = None  # (B,) str
-
-
-class _Malformed(Exception):
-    """Raised by the fast parser; the line-by-line parser then finds and names the bad line."""
-
-
-def read_skeleton(path: str | os.PathLike, body_ids: bool = False) -> SkeletonSequence:
-    """Parse one NTU ``.skeleton`` file (vectorised); raises DataError naming the file and line.
-
-    Three readers, fastest first: :func:`_parse_fast` (the official one-record-per-line layout),
-    :func:`_parse_tokens` (any whitespace layout) and :func:`_parse_lines`, which reads line by
-    line and reports the first line that breaks the format.
-    """
-    path = Path(path)
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise DataError(f"{path}: cannot read ({exc.strerror or exc})") from exc
-    if not data or data.isspace():
-        raise DataError(f"{path}: file is empty")
-    try:
-        return _parse_fast(data, body_ids)
-    except _Malformed:
-        pass
-    if not body_ids:
-        try:
-            return _parse_tokens(data)
-        except _Malformed:
-            pass
-    return _parse_lines(path, data, body_ids)
-
-
-_NUMBER_CHARS = b"0123456789.-+eE \t\r\n"
-_XYZ_WINDOW = 48  # bytes at the start of a joint line that hold x, y, z and the start of the 4th number
-
-
-def _fromstring(text: bytes) -> np.ndarray:
-    """Whitespace-separated numbers to float64 (C parser, correctly rounded); _Malformed on junk."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")  # numpy warns (instead of failing) on an unparsable token
-        try:
-            return np.fromstring(text, dtype=np.float64, sep=" ")
-        except (DeprecationWarning, ValueError) as exc:
-            raise _Malformed from exc
-
-
-def _parse_fast(data: bytes, body_ids: bool = False) -> SkeletonSequence:
-    """Fast path for the official layout: walk the count lines, parse only x, y, z in C.
-
-    The file must hold nothing but numbers, exactly one record per line, and exactly as many
-    numbers as its counts imply (which catches a joint line with numbers missing or extra).
-    """
-    if data.translate(None, _NUMBER_CHARS):  # a byte that cannot be part of a number
-        raise _Malformed
-    u = np.frombuffer(data, dtype=np.uint8)
-    line_start = np.concatenate(([0], np.flatnonzero(u == 10) + 1))  # (lines + 1,) byte offsets
-    num_lines = len(line_start)
-    record = 2 + NUM_JOINT  # lines per body: body line, joint count, joints
-
-    def integer(i: int) -> int:
-        return int(data[line_start[i] : line_start[i + 1] if i + 1 < num_lines else len(data)])
-
-    counts: list[int] = []  # bodies listed in each frame
-    try:
-        num_frames = integer(0)
-        line = 1
-        for _ in range(num_frames):
-            num_bodies = integer(line)
-            if num_bodies < 0:
-                raise _Malformed
-            counts.append(num_bodies)
-            line += 1 + record * num_bodies
-    except (ValueError, IndexError) as exc:
-        raise _Malformed from exc
-    rest = data[line_start[line] :] if line < num_lines else b""
-    if num_frames < 0 or line > num_lines or (rest and not rest.isspace()):
-        raise _Malformed  # truncated, or data after the last frame
-    per_frame = np.asarray(counts, dtype=np.int64)
-    num_bodies = int(per_frame.sum())
-    frames = np.repeat(np.arange(num_frames), per_frame)  # (B,)
-    slots = np.arange(num_bodies) - np.repeat(np.cumsum(per_frame) - per_frame, per_frame)
-    body_lines = 2 + frames + record * np.arange(num_bodies)  # line index of each body line
-    # Every joint-count line must read "25" (LF or CRLF line end).
-    jc = line_start[body_lines + 1]
-    width = line_start[body_lines + 2] - jc
-    if not np.all((u[jc] == 50) & (u[jc + 1] == 53) & ((width == 3) | ((width == 4) & (u[jc + 2] == 13)))):
-        raise _Malformed
-    sep = u <= 32
-    num_tokens = np.count_nonzero(~sep[1:] & sep[:-1]) + (not sep[0])
-    if num_tokens != 1 + num_frames + num_bodies * (BODY_VALUES + 1 + NUM_JOINT * JOINT_VALUES):
-        raise _Malformed
-
-    xyz = np.zeros((num_bodies, NUM_JOINT, 3))
-    if num_bodies:
-        joint_lines = (body_lines[:, None] + 2 + np.arange(NUM_JOINT)).ravel()  # (B * 25,)
-        padded = np.frombuffer(data + b" " * _XYZ_WINDOW, dtype=np.uint8)
-        # The first bytes of every joint line, one line per column: (W, B * 25).
-        win = padded[np.arange(_XYZ_WINDOW)[:, None] + line_start[joint_lines]]
-        blank = win <= 32
-        first = ~blank
-        first[1:] &= blank[:-1]  # a number starts here
-        ordinal = np.empty(win.shape, dtype=np.uint8)  # 1 = x, 2 = y, 3 = z, 4 = depthX, ...
-        ordinal[0] = first[0]
-        for i in range(1, _XYZ_WINDOW):  # a running count down the rows (faster than cumsum here)
-            np.add(ordinal[i - 1], first[i], out=ordinal[i])
-        if (ordinal[-1] < 4).any():
-            raise _Malformed  # z does not end inside the window
-        xyz_text = ordinal <= 3  # x, y, z and the blanks after each
-        values = _fromstring(win.T[xyz_text.T].tobytes())
-        if values.size != num_bodies * NUM_JOINT * 3 or not np.isfinite(values).all():
-            raise _Malformed
-        xyz = values.reshape(num_bodies, NUM_JOINT, 3)
-    ids = None
-    if body_ids:
-        ends = line_start[body_lines + 1]
-        ids = np.asarray(
-            [data[a:b].split(None, 1)[0].decode("ascii") for a, b in zip(line_start[body_lines], ends)],
-            dtype=str,
-        )
-    return SkeletonSequence(num_frames, frames, slots, xyz, ids)
-
-
-def _parse_tokens(data: bytes) -> SkeletonSequence:
-    """Tolerant path: tokenize the whole file to float64 in C, then walk it with integer offsets."""
-    tok = _fromstring(data)
-    n = tok.size
-    body_len = BODY_VALUES + 1 + NUM_JOINT * JOINT_VALUES
-
-    def count(pos: int) -> int:
-        if pos >= n:
-            raise _Malformed
-        v = float(tok[pos])
-        if not (0 <= v < 2**31 and v == int(v)):
-            raise _Malformed
-        return int(v)
-
-    num_frames = count(0)
-    pos = 1
-    frames: list[int] = []
-    slots: list[int] = []
-    starts: list[int] = []
-    for f in range(num_frames):
-        num_bodies = count(pos)
-        pos += 1
-        if pos + num_bodies * body_len > n:
-            raise _Malformed
-        for b in range(num_bodies):
-            if tok[pos + BODY_VALUES] != NUM_JOINT:
-                raise _Malformed
-            starts.append(pos)
-            frames.append(f)
-            slots.append(b)
-            pos += body_len
-    if pos != n:
-        raise _Malformed
-    start = np.asarray(starts, dtype=np.int64)
-    joint0 = start[:, None] + (BODY_VALUES + 1) + JOINT_VALUES * np.arange(NUM_JOINT)  # (B, 25)
-    xyz = tok[joint0[..., None] + np.arange(3)]  # (B, 25, 3)
-    # Line-alignment check: every tracking state (last number of body and joint lines) must be an
-    # integer. A line with missing or extra numbers shifts coordinates into those places.
-    states = np.concatenate([tok[start + BODY_VALUES - 1], tok[joint0 + JOINT_VALUES - 1].ravel()])
-    if not (np.isfinite(xyz).all() and np.array_equal(states, np.round(states))):
-        raise _Malformed
-    return SkeletonSequence(
-        num_frames, np.asarray(frames, dtype=np.int64), np.asarray(slots, dtype=np.int64), xyz
-    )
-
-
-def _parse_lines(path: Path, data: bytes, body_ids: bool) -> SkeletonSequence:
-    """Careful path: read line by line and raise DataError ``file:line: what was expected``."""
-    lines = data.decode("latin-1").split("\n")
-    idx = 0  # index of the next line to read
-
-    def next_line(what: str) -> tuple[int, list[str]]:
-        nonlocal idx
-        while idx < len(lines) and not lines[idx].strip():
-            idx += 1  # blank lines carry no tokens (the fast path ignores them too)
-        if idx >= len(lines):
-            raise DataError(f"{path}:{len(lines)}: file ends early (truncated?); expected {what}")
-        idx += 1
-        return idx, lines[idx - 1].split()
-
-    def numbers(lineno: int, fields: list[str], expected: int, what: str) -> list[float]:
-        if len(fields) != expected:
-            raise DataError(f"{path}:{lineno}: expected {expected} numbers per {what}, got {len(fields)}")
-        try:
-            return [float(x) for x in fields]
-        except ValueError:
-            bad = next(x for x in fields if not _is_float(x))
-            raise DataError(f"{path}:{lineno}: cannot read '{bad[:20]}' as a number on a {what}") from None
-
-    def integer(lineno: int, fields: list[str], what: str) -> int:
-        value = numbers(lineno, fields, 1, f"{what} line")[0]
-        if not (0 <= value < 2**31 and value == int(value)):
-            raise DataError(
-                f"{path}:{lineno}: expected a non-negative integer {what}, got '{fields[0][:20]}'"
-            )
-        return int(value)
-
-    lineno, fields = next_line("the frame count")
-    num_frames = integer(lineno, fields, "frame count")
-    frames, slots, xyz, ids = [], [], [], []
-    for f in range(num_frames):
-        lineno, fields = next_line(f"the body count of frame {f + 1} of {num_frames}")
-        num_bodies = integer(lineno, fields, "body count")
-        for b in range(num_bodies):
-            lineno, fields = next_line(f"body {b + 1} of frame {f + 1}")
-            info = numbers(lineno, fields, BODY_VALUES, "body line")
-            if info[-1] != round(info[-1]):
-                raise DataError(
-                    f"{path}:{lineno}: expected an integer tracking state, got '{fields[-1][:20]}'"
-                )
-            body_id = fields[0]
-            lineno, fields = next_line(f"the joint count of body {b + 1} of frame {f + 1}")
-            num_joints = integer(lineno, fields, "joint count")
-            if num_joints != NUM_JOINT:
-                raise DataError(f"{path}:{lineno}: expected {NUM_JOINT} joints per body, got {num_joints}")
-            joints = []
-            for _ in range(NUM_JOINT):
-                lineno, fields = next_line(f"a joint line of body {b + 1} of frame {f + 1}")
-                values = numbers(lineno, fields, JOINT_VALUES, "joint line")
-                if not all(np.isfinite(values[:3])):
-                    raise DataError(
-                        f"{path}:{lineno}: joint coordinate is not finite ({' '.join(fields[:3])})"
-                    )
-                if values[-1] != round(values[-1]):
-                    raise DataError(
-                        f"{path}:{lineno}: expected an integer tracking state, got '{fields[-1][:20]}'"
-                    )
-                joints.append(values[:3])
-            frames.append(f)
-            slots.append(b)
-            xyz.append(joints)
-            ids.append(body_id)
-    while idx < len(lines):
-        if lines[idx].strip():
-            raise DataError(
-                f"{path}:{idx + 1}: unexpected data after the last of the {num_frames} frames the file declares"
-            )
-        idx += 1
-    return SkeletonSequence(
-        num_frames,
-        np.asarray(frames, dtype=np.int64),
-        np.asarray(slots, dtype=np.int64),
-        np.asarray(xyz, dtype=np.float64).reshape(-1, NUM_JOINT, 3),
-        np.asarray(ids, dtype=str) if body_ids else None,
-    )
-
-
-def _is_float(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
-
-
 # -- body selection --------------------------------------------------------------------------------
 def body_slots(seq: SkeletonSequence, max_frame: int = MAX_FRAME) -> np.ndarray:
     """(4, T, 25, 3) float64: the m-th body listed in frame t goes to slot m (m < 4), T = min(frames, max_frame)."""
@@ -504,6 +237,8 @@ def read_sample(
 def _read_sample_denoised(
     path: str | os.PathLike, max_frame: int, translation: bool, fix_intervals: bool
 ) -> tuple[np.ndarray, list[str]]:
+    from data_gen.denoise import sgn_sample  # only --denoise needs it
+
     seq = read_skeleton(path, body_ids=True)
     try:
         sample, info = sgn_sample(seq, max_frame, translation, fix_intervals)

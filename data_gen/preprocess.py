@@ -27,7 +27,6 @@ import math
 from collections.abc import Sequence
 
 import numpy as np
-from tqdm import tqdm
 
 # Joint indices (0-based NTU): base of spine -> middle of spine; right shoulder, left shoulder.
 ZAXIS = (0, 1)
@@ -71,9 +70,22 @@ def rotation_matrix(axis: np.ndarray, theta: float) -> np.ndarray:
     )
 
 
+def cross(a: Sequence[float], b: Sequence[float]) -> np.ndarray:
+    """``np.cross`` of two 3-vectors: the same operations in the same order, without its overhead.
+
+    Python floats are float64, so this path is taken when NumPy would compute in float64 too (a
+    float32 sample vector and an integer axis, as here); other dtypes go to ``np.cross``.
+    """
+    if np.result_type(np.asarray(a), np.asarray(b)) != np.float64:
+        return np.cross(a, b)
+    a0, a1, a2 = (float(v) for v in a)
+    b0, b1, b2 = (float(v) for v in b)
+    return np.array([a1 * b2 - a2 * b1, a2 * b0 - a0 * b2, a0 * b1 - a1 * b0])
+
+
 def align_rotation(vector: np.ndarray, target: Sequence[int]) -> np.ndarray:
     """(3, 3) rotation taking the direction of ``vector`` onto the unit axis ``target``."""
-    return rotation_matrix(np.cross(vector, target), angle_between(vector, target))
+    return rotation_matrix(cross(vector, target), angle_between(vector, target))
 
 
 def _pad_person(person: np.ndarray, frame_sum: np.ndarray) -> np.ndarray:
@@ -159,6 +171,8 @@ def pre_normalization(
 
     Works sample by sample, so it can be applied to a memory-mapped array.
     """
+    from tqdm import tqdm
+
     if data.ndim != 5:
         raise ValueError(f"pre_normalization expects (N, C, T, V, M), got shape {data.shape}")
     for i in tqdm(range(len(data)), desc="pre-normalising", unit="sample", disable=not progress or None):

@@ -52,16 +52,25 @@ import numpy as np
 from utils.errors import ConfigError, unknown_key_message
 
 
-def drop_empty_frames(x: np.ndarray) -> np.ndarray:
+def present_persons(x: np.ndarray) -> np.ndarray:
+    """(T, M) bool: person slot m of frame t has a value that is not exactly zero; x (C, T, V, M).
+
+    Reduced so that every reduction runs over a contiguous axis (C first: a few elementwise ORs; then
+    V after a transpose): a reduction over axes (0, 2) with M innermost is several times slower.
+    """
+    nonzero = (x != 0).any(axis=0)  # (T, V, M)
+    return np.ascontiguousarray(nonzero.transpose(0, 2, 1)).any(axis=2)
+
+
+def drop_empty_frames(x: np.ndarray, present: np.ndarray | None = None) -> np.ndarray:
     """(C, T, V, M) -> (C, T', V, M) without the frames whose values are all exactly zero."""
-    keep = np.any(x != 0, axis=(0, 2, 3))
-    return x[:, keep]
+    present = present_persons(x) if present is None else present
+    return x[:, present.any(axis=1)]
 
 
-def split_persons(x: np.ndarray) -> np.ndarray:
+def split_persons(x: np.ndarray, present: np.ndarray | None = None) -> np.ndarray:
     """SGN's two-to-one: (C, T, V, M) -> (C, T', V, 1), one frame per present person, in person order."""
-    C, T, V, M = x.shape
-    present = np.any(x != 0, axis=(0, 2))  # (T, M)
+    present = present_persons(x) if present is None else present  # (T, M)
     frames = x.transpose(1, 3, 0, 2)[present]  # (T', C, V): frame-major, then person order
     return frames.transpose(1, 0, 2)[..., None]
 
@@ -182,9 +191,11 @@ class SegmentSampler:
 
     def __call__(self, x: np.ndarray, index: int = 0) -> np.ndarray:
         rng = np.random.default_rng([self.seed, int(index)]) if self.deterministic else None
-        x = drop_empty_frames(x)
+        present = present_persons(x)  # (T, M)
         if self.persons == "split":
-            x = split_persons(x)
+            x = split_persons(x, present)  # empty frames have no present person: dropped too
+        else:
+            x = drop_empty_frames(x, present)
         C, L, V, M = x.shape
         if self.segments == "even" and L > 0:
             pick = even_indices

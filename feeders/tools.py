@@ -36,7 +36,8 @@ def random_choose(data: np.ndarray, size: int, auto_pad: bool = True) -> np.ndar
 
 def valid_frame_range(data: np.ndarray) -> tuple[int, int]:
     """[begin, end) of the frames that have any non-zero value ((0, 0) for an all-zero sample)."""
-    nonzero = np.flatnonzero(np.abs(data).sum(axis=(0, 2, 3)) > 0)
+    C, T = data.shape[:2]
+    nonzero = np.flatnonzero((data != 0).reshape(C, T, -1).any(axis=2).any(axis=0))  # contiguous reductions
     if nonzero.size == 0:
         return 0, 0
     return int(nonzero[0]), int(nonzero[-1]) + 1
@@ -74,23 +75,20 @@ def random_move(
     shift_x = np.random.choice(transform_candidate, num_node)
     shift_y = np.random.choice(transform_candidate, num_node)
 
-    a, s, tx, ty = (np.zeros(T) for _ in range(4))
+    # (4, T): angle (radians), scale, x and y shift per frame, linear between the key frames
+    params = np.zeros((4, T))
+    keys = np.stack([angles, scales, shift_x, shift_y])  # (4, num_node)
     for i in range(num_node - 1):
         span = nodes[i + 1] - nodes[i]
-        sl = slice(nodes[i], nodes[i + 1])
-        a[sl] = np.linspace(angles[i], angles[i + 1], span) * np.pi / 180
-        s[sl] = np.linspace(scales[i], scales[i + 1], span)
-        tx[sl] = np.linspace(shift_x[i], shift_x[i + 1], span)
-        ty[sl] = np.linspace(shift_y[i], shift_y[i + 1], span)
+        params[:, nodes[i] : nodes[i + 1]] = np.linspace(keys[:, i], keys[:, i + 1], span, axis=-1)
+    params[0] *= np.pi / 180
+    a, s, tx, ty = (row[:, None] for row in params)  # (T, 1) each
 
-    # (T, 2, 2) per-frame scaled rotation, applied to (x, y) of every joint and person
-    rot = np.stack(
-        [np.stack([np.cos(a) * s, -np.sin(a) * s], -1), np.stack([np.sin(a) * s, np.cos(a) * s], -1)], 1
-    )
+    # per-frame scaled rotation of (x, y), every joint and person: (T, V*M) planes in float64
     out = data.astype(np.float64, copy=True)
-    xy = out[0:2].transpose(1, 0, 2, 3).reshape(T, 2, V * M)  # (T, 2, V*M)
-    xy = np.einsum("tij,tjk->tik", rot, xy)
-    xy[:, 0] += tx[:, None]
-    xy[:, 1] += ty[:, None]
-    out[0:2] = xy.reshape(T, 2, V, M).transpose(1, 0, 2, 3)
+    x, y = out[0].reshape(T, V * M), out[1].reshape(T, V * M)
+    cos, sin = np.cos(a) * s, np.sin(a) * s
+    new_x = cos * x - sin * y + tx
+    new_y = sin * x + cos * y + ty
+    out[0], out[1] = new_x.reshape(T, V, M), new_y.reshape(T, V, M)
     return out.astype(data.dtype, copy=False)

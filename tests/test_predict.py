@@ -136,3 +136,16 @@ def test_npy_sample_input(trained, tmp_path):
     np.save(tmp_path / "one.npy", np.load(data_path)[0])
     res = predict.Predictor([configs["joint"]]).predict(tmp_path / "one.npy", topk=2)
     assert len(res.top) == 2 and abs(res.probabilities.sum() - 1) < 1e-6
+
+
+def test_unwritable_json_path_is_one_error_line(trained, ntu_raw, tmp_path, capsys):
+    _, configs = trained
+    (tmp_path / "afile").write_text("not a folder")
+    clip = ntu_raw / "raw" / "S001C001P001R001A001.skeleton"
+    target = tmp_path / "afile" / "out.json"
+    capsys.readouterr()
+    argv = ["--config", str(configs["joint"]), "--input", str(clip), "--json", str(target)]
+    assert predict.main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith(f"error: {target.parent}") and "--json" in err, err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["afile"]

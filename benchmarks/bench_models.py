@@ -1,0 +1,398 @@
+"""Training-step speed of every model against the original code's baselines: fp32, bf16, torch.compile.
+
+One step is what the original trains with: forward, loss, backward, optimiser step.
+
+* ``agcn`` (batch 8 x (3, T, 25, 2), T = ``--frames``, default 100): cross-entropy, SGD (Nesterov
+  0.9, weight decay 1e-4); baseline ``benchmarks/reference_agcn.py`` (2s-AGCN's ``model/agcn.py``).
+* ``aagcn``: the same step; no baseline (2s-AGCN's repository has no AAGCN).
+* ``sgn`` / ``impsgnv2`` (batch 64 x (3, 20, 25, 1)): SGN's label smoothing 0.1, Adam (1e-3, weight
+  decay 1e-4); baselines ``benchmarks/reference_sgn.py`` (microsoft/SGN, acvai/impSGNv2).
+
+Every variant (baseline fp32; ours in each ``--precision``, eager and, with ``--compile``,
+``torch.compile``'d) runs ``--warmup`` untimed steps, then ``--repeats`` timed steps interleaved
+(A, B, C, A, B, C, ...): load changes on a shared machine hit all alike. Reported: the fastest step
+(the figure to compare on a shared machine), the median, the speed-up of both against the baseline,
+and the load average before and after. A compiled variant also reports its compile time (first
+steps minus steady steps) and after how many steps it pays back, against the steps of one NTU60
+xsub epoch (40,091 samples).
+
+``--layers`` adds, per model, a table by layer type (GEMM, batched matmul, convolution forward /
+backward, everything else): FLOPs (``torch.utils.flop_counter``), self time (``torch.profiler``)
+and the achieved GFLOP/s, for the baseline and ours in fp32.
+
+    python benchmarks/bench_models.py --model agcn --repeats 5                # T = 100
+    python benchmarks/bench_models.py --model agcn --frames 300 --layers
+    python benchmarks/bench_models.py --model sgn impsgnv2 --repeats 7
+    python benchmarks/bench_models.py --model all --precision fp32 bf16 --compile --repeats 5
+    python benchmarks/bench_models.py --device cuda --model all --precision fp32 bf16 --compile
+    python benchmarks/bench_models.py --tiny --model all --compile --repeats 1 --warmup 0   # smoke test
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import copy
+import json
+import math
+import os
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+DTYPES = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
+MODELS = ("agcn", "aagcn", "sgn", "impsgnv2")
+NTU60_XSUB_TRAIN = 40_091  # samples in one epoch
+NTU = dict(num_class=60, num_point=25, graph="graph.ntu_rgb_d.Graph")
+
+
+def load_average() -> str:
+    return "n/a" if not hasattr(os, "getloadavg") else "{:.2f} {:.2f} {:.2f}".format(*os.getloadavg())
+
+
+def sgn_label_smoothing(logits: torch.Tensor, target: torch.Tensor, eps: float = 0.1) -> torch.Tensor:
+    """SGN's loss: target mass 1 - eps, eps / (C - 1) on every other class, batch mean."""
+    logp = F.log_softmax(logits.float(), dim=-1)
+    q = torch.full_like(logp, eps / (logits.shape[-1] - 1)).scatter_(1, target[:, None], 1 - eps)
+    return -(q * logp).sum(dim=1).mean()
+
+
+def cross_entropy(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    return F.cross_entropy(logits.float(), target)
+
+
+@dataclass
+class Case:
+    """One model's benchmark: our model, the baseline (or None), inputs, loss and optimiser."""
+
+    name: str
+    ours: torch.nn.Module
+    ref: torch.nn.Module | None
+    x: torch.Tensor  # ours: (N, C, T, V, M)
+    x_ref: torch.Tensor | None  # the baseline's own input layout
+    y: torch.Tensor
+    loss: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+    optimizer: Callable[[torch.nn.Module], torch.optim.Optimizer]
+
+
+def sgd(model: torch.nn.Module) -> torch.optim.Optimizer:
+    return torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, nesterov=True, weight_decay=1e-4)
+
+
+def adam(model: torch.nn.Module) -> torch.optim.Optimizer:
+    return torch.optim.Adam(model.parameters(), lr=1e-3, weight_decay=1e-4)
+
+
+def build_case(name: str, args: argparse.Namespace, device: torch.device) -> Case:
+    """Models with identical weights, a fixed random input and labels."""
+    g = torch.Generator().manual_seed(1)
+    torch.manual_seed(0)
+    if name in ("agcn", "aagcn"):
+        from model.aagcn import Model as AAGCN
+        from model.agcn import Model as AGCN
+
+        width = dict(base_channel=8) if args.tiny else {}
+        batch, frames = args.batch or (4 if args.tiny else 8), args.frames
+        x = torch.randn(batch, 3, frames, 25, 2, generator=g)
+        y = torch.randint(0, 60, (batch,), generator=g)
+        ours: torch.nn.Module = (AGCN if name == "agcn" else AAGCN)(**NTU, num_person=2, **width)
+        ref = None
+        if name == "agcn" and not args.tiny:
+            from benchmarks.reference_agcn import RefModel
+
+            ref = RefModel(**NTU, num_person=2)
+            ours.load_state_dict(ref.state_dict())
+        return Case(
+            name, ours, ref, x.to(device), x.to(device) if ref else None, y.to(device), cross_entropy, sgd
+        )
+    from benchmarks.reference_sgn import SGN, ImpSGNv2, reference_input
+    from model import impsgnv2, sgn
+
+    batch, seg = args.batch or (4 if args.tiny else 64), 20
+    x = torch.randn(batch, 3, seg, 25, 1, generator=g)
+    y = torch.randint(0, 60, (batch,), generator=g)
+    if name == "sgn":
+        ours = sgn.Model(seg=seg, **(dict(dim=32) if args.tiny else {}))
+        ref = None if args.tiny else SGN(seg=seg, batch_size=batch, device=device)
+    else:
+        ours = impsgnv2.Model(seg=seg, **(dict(base_channel=8) if args.tiny else {}))
+        ref = None if args.tiny else ImpSGNv2(seg=seg, batch_size=batch, device=device)
+    if ref is not None:
+        ref.load_state_dict(ours.state_dict(), strict=True)
+    x_ref = reference_input(x).to(device) if ref is not None else None
+    return Case(name, ours, ref, x.to(device), x_ref, y.to(device), sgn_label_smoothing, adam)
+
+
+def sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+@dataclass
+class Variant:
+    """A model in one precision (optionally compiled) with its own optimiser; ``step`` is timed."""
+
+    name: str
+    model: torch.nn.Module
+    x: torch.Tensor
+    y: torch.Tensor
+    precision: str
+    device: torch.device
+    loss: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+    opt: torch.optim.Optimizer
+    compiled: bool = False
+    times: list[float] = field(default_factory=list)
+    first: list[float] = field(default_factory=list)  # warm-up steps (compile time for compiled)
+
+    def step(self) -> None:
+        self.opt.zero_grad(set_to_none=True)
+        dtype = DTYPES[self.precision]
+        ctx = torch.autocast(self.device.type, dtype=dtype) if dtype else contextlib.nullcontext()
+        with ctx:
+            out = self.model(self.x)
+        self.loss(out, self.y).backward()
+        self.opt.step()
+
+    clock = staticmethod(time.perf_counter)
+
+    def timed(self) -> float:
+        sync(self.device)
+        start = self.clock()
+        self.step()
+        sync(self.device)
+        return self.clock() - start
+
+
+def variants_of(case: Case, args: argparse.Namespace, device: torch.device) -> list[Variant]:
+    out = []
+    if case.ref is not None and not args.no_reference:
+        ref = copy.deepcopy(case.ref).to(device).train()
+        out.append(
+            Variant("baseline-fp32", ref, case.x_ref, case.y, "fp32", device, case.loss, case.optimizer(ref))
+        )
+    compiled_precisions = args.compile_precision or args.precision
+    for precision in args.precision:
+        for compiled in (False, True) if args.compile and precision in compiled_precisions else (False,):
+            model = copy.deepcopy(case.ours).to(device).train()
+            runner = torch.compile(model) if compiled else model
+            name = f"ours-{precision}" + ("-compile" if compiled else "")
+            opt = case.optimizer(model)
+            out.append(Variant(name, runner, case.x, case.y, precision, device, case.loss, opt, compiled))
+    return out
+
+
+def run_case(name: str, args: argparse.Namespace, device: torch.device) -> dict:
+    case = build_case(name, args, device)
+    variants = variants_of(case, args, device)
+    for v in variants:
+        for _ in range(max(args.warmup, 2 if v.compiled else 0)):
+            v.first.append(v.timed())
+    for _ in range(args.repeats):
+        for v in variants:
+            v.times.append(v.timed())
+    base = next((v for v in variants if v.name == "baseline-fp32"), None)
+    eager = {v.precision: v for v in variants if not v.compiled and v is not base}
+    rows = []
+    for v in variants:
+        row = {
+            "model": name,
+            "variant": v.name,
+            "fastest_s": min(v.times),
+            "median_s": statistics.median(v.times),
+            "samples_per_s": len(case.y) / min(v.times),
+            "speedup_fastest": min(base.times) / min(v.times) if base else None,
+            "speedup_median": statistics.median(base.times) / statistics.median(v.times) if base else None,
+        }
+        if v.compiled:
+            steady = min(v.times)
+            row["compile_s"] = max(0.0, sum(v.first) - steady * len(v.first))
+            saved = min(eager[v.precision].times) - steady
+            row["payback_steps"] = math.ceil(row["compile_s"] / saved) if saved > 0 else None
+            row["epoch_steps"] = math.ceil(NTU60_XSUB_TRAIN / len(case.y))
+        rows.append(row)
+    layers = layer_table(case, device) if args.layers else None
+    return {"model": name, "batch": len(case.y), "input": list(case.x.shape), "rows": rows, "layers": layers}
+
+
+# -- FLOP utilisation per layer type --------------------------------------------------------------
+LAYER_TYPES = {  # profiler op name -> layer type; FlopCounterMode uses the same aten names
+    "mm": "GEMM",
+    "addmm": "GEMM",
+    "bmm": "batched matmul",
+    "baddbmm": "batched matmul",
+    "convolution": "convolution fwd",
+    "mkldnn_convolution": "convolution fwd",
+    "_convolution": "convolution fwd",
+    "cudnn_convolution": "convolution fwd",
+    "convolution_backward": "convolution bwd",
+}
+
+
+def layer_table(case: Case, device: torch.device) -> list[dict]:
+    """FLOPs, self time and GFLOP/s per layer type for one fp32 step of the baseline and of ours."""
+    from torch.profiler import ProfilerActivity, profile
+    from torch.utils.flop_counter import FlopCounterMode
+
+    rows = []
+    models = [("baseline", case.ref, case.x_ref)] if case.ref is not None else []
+    for label, model, x in [*models, ("ours", case.ours, case.x)]:
+        model = copy.deepcopy(model).to(device).train()
+        v = Variant(label, model, x, case.y, "fp32", device, case.loss, case.optimizer(model))
+        v.step()  # warm-up
+        counter = FlopCounterMode(display=False)
+        with counter:
+            v.step()
+        flops: dict[str, float] = {}
+        for op, count in counter.get_flop_counts().get("Global", {}).items():
+            kind = LAYER_TYPES.get(str(op).split(".")[-1] if "." in str(op) else str(op), "other")
+            flops[kind] = flops.get(kind, 0.0) + count
+        activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if device.type == "cuda" else [])
+        with profile(activities=activities) as prof:
+            v.step()
+            sync(device)
+        seconds: dict[str, float] = {}
+        attr = "self_device_time_total" if device.type == "cuda" else "self_cpu_time_total"
+        for event in prof.key_averages():
+            kind = LAYER_TYPES.get(event.key.removeprefix("aten::"), "other")
+            seconds[kind] = seconds.get(kind, 0.0) + getattr(event, attr) / 1e6
+        for kind in ("GEMM", "batched matmul", "convolution fwd", "convolution bwd", "other"):
+            if kind in flops or seconds.get(kind, 0) > 0:
+                f, s = flops.get(kind, 0.0), seconds.get(kind, 0.0)
+                rows.append({"model": label, "type": kind, "gflop": f / 1e9, "seconds": s,
+                             "gflops": f / 1e9 / s if s and f else None})  # fmt: skip
+    return rows
+
+
+def measure_peak(device: torch.device) -> dict[str, float]:
+    """GFLOP/s of a large GEMM (4096^3 on CPU, 8192^3 on CUDA), fp32 and bf16: the matrix peak in practice."""
+    size = 8192 if device.type == "cuda" else 4096
+    a = torch.randn(size, size, device=device)
+    peaks = {}
+    for precision in ("fp32", "bf16"):
+        m = a if precision == "fp32" else a.bfloat16()
+        times = []
+        for _ in range(4):
+            sync(device)
+            start = time.perf_counter()
+            m @ m
+            sync(device)
+            times.append(time.perf_counter() - start)
+        peaks[precision] = 2 * size**3 / min(times[1:]) / 1e9
+    return peaks
+
+
+# -- output ---------------------------------------------------------------------------------------
+def fmt(value, spec: str) -> str:
+    return "-" if value is None else format(value, spec)
+
+
+def markdown(results: list[dict], header: str) -> str:
+    lines = [header, "", "| model | variant | fastest s/step | median s/step | samples/s | x baseline (fastest) "
+             "| x baseline (median) | compile s | pays back after |", "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]  # fmt: skip
+    for res in results:
+        for r in res["rows"]:
+            payback = "-"
+            if "compile_s" in r:
+                payback = (
+                    "never"
+                    if r["payback_steps"] is None
+                    else f"{r['payback_steps']} steps ({r['payback_steps'] / r['epoch_steps']:.2f} NTU epochs)"
+                )
+            lines.append(
+                f"| {r['model']} | {r['variant']} | {r['fastest_s']:.4f} | {r['median_s']:.4f} | "
+                f"{r['samples_per_s']:.1f} | {fmt(r['speedup_fastest'], '.2f')} | {fmt(r['speedup_median'], '.2f')} | "
+                f"{fmt(r.get('compile_s'), '.1f')} | {payback} |"
+            )
+    for res in results:
+        if res.get("layers"):
+            lines += ["", f"{res['model']}: one fp32 training step by layer type", "",
+                      "| code | layer type | GFLOP | self s | GFLOP/s |", "| --- | --- | ---: | ---: | ---: |"]  # fmt: skip
+            for r in res["layers"]:
+                lines.append(
+                    f"| {r['model']} | {r['type']} | {r['gflop']:.2f} | {r['seconds']:.3f} | {fmt(r['gflops'], '.1f')} |"
+                )
+    return "\n".join(lines)
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--model", nargs="+", default=["agcn", "sgn", "impsgnv2"], choices=[*MODELS, "all"])
+    p.add_argument("--batch", type=int, default=None, help="default: 8 (AGCN, AAGCN), 64 (SGN, ImpSGNv2)")
+    p.add_argument("--frames", type=int, default=100, help="AGCN / AAGCN input frames T")
+    p.add_argument("--precision", nargs="+", default=["fp32", "bf16"], choices=sorted(DTYPES))
+    p.add_argument("--compile", action="store_true", help="also time torch.compile(ours) per precision")
+    p.add_argument(
+        "--compile-precision",
+        nargs="+",
+        choices=sorted(DTYPES),
+        help="compile only these (default: --precision)",
+    )
+    p.add_argument("--repeats", type=int, default=5, help="timed steps per variant, interleaved")
+    p.add_argument("--warmup", type=int, default=1, help="untimed steps per variant first (compiled: >= 2)")
+    p.add_argument("--threads", type=int, default=None, help="torch.set_num_threads")
+    p.add_argument(
+        "--clock",
+        choices=["wall", "cpu"],
+        default="wall",
+        help="cpu: process CPU seconds instead of wall seconds (with --threads 1: robust on a busy machine)",
+    )
+    p.add_argument("--device", default="cpu", help="cpu or cuda[:i]")
+    p.add_argument("--tf32", action="store_true", help="CUDA: allow TF32 (off by default: fp32 is fp32)")
+    p.add_argument("--no-reference", action="store_true", help="time ours only")
+    p.add_argument("--layers", action="store_true", help="FLOP utilisation per layer type (fp32)")
+    p.add_argument("--peak", action="store_true", help="also measure the fp32 / bf16 GEMM peak (GFLOP/s)")
+    p.add_argument(
+        "--tiny", action="store_true", help="narrow models, no baselines: a quick end-to-end check"
+    )
+    p.add_argument("--markdown", type=Path, help="also write the tables as Markdown")
+    p.add_argument("--json", type=Path, help="also write the results as JSON")
+    return p.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> list[dict]:
+    args = parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    device = torch.device(args.device)
+    Variant.clock = staticmethod(time.process_time if args.clock == "cpu" else time.perf_counter)
+    if device.type == "cuda":
+        torch.backends.cuda.matmul.allow_tf32 = args.tf32
+        torch.backends.cudnn.allow_tf32 = args.tf32
+        torch.backends.cudnn.benchmark = True
+    names = list(MODELS) if "all" in args.model else list(dict.fromkeys(args.model))
+    before = load_average()
+    print(
+        f"torch {torch.__version__}, device {device}, threads {torch.get_num_threads()}, load before: {before}"
+    )
+    peak = measure_peak(device) if args.peak else None
+    results = [run_case(name, args, device) for name in names]
+    after = load_average()
+    header = (
+        f"Training steps on {device} ({torch.get_num_threads()} threads, torch {torch.__version__}); "
+        f"fastest and median of {args.repeats} interleaved steps ({'CPU' if args.clock == 'cpu' else 'wall'} "
+        f"seconds); load average {before} before, {after} after."
+    )
+    if peak:
+        header += " GEMM peak: " + ", ".join(f"{k} {v:.0f} GFLOP/s" for k, v in peak.items()) + "."
+    text = markdown(results, header)
+    print(text)
+    if args.markdown:
+        args.markdown.write_text(text + "\n")
+    if args.json:
+        args.json.write_text(json.dumps({"args": vars(args) | {"markdown": None, "json": None},
+                                         "load": [before, after], "peak": peak, "results": results}, indent=1, default=str))  # fmt: skip
+    return results
+
+
+if __name__ == "__main__":
+    main()
