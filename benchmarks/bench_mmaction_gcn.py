@@ -182,6 +182,7 @@ def benchmark(args: argparse.Namespace) -> list[dict]:
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
     from benchmarks.bench_agcn import Variant, measure_peaks
+
     from model.mmaction import build
 
     if args.threads:

@@ -43,6 +43,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from benchmarks.bench_agcn import load, measure_peaks  # noqa: E402
+
 from model.mmaction import build  # noqa: E402
 
 WORKER = ROOT / "benchmarks" / "mmaction2_posec3d_worker.py"

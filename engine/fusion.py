@@ -40,7 +40,14 @@ PRESETS: dict[str, dict[str, float]] = {
 }
 PROBABILITY_STREAMS = ("keypoint", "limb")  # PoseC3D writes clip-averaged log-probabilities, not logits
 DEFAULT_GRID = (0.0, 0.5, 1.0, 1.5, 2.0)
-STREAM_ORDER = ("joint", "joint_motion", "bone", "bone_motion", "keypoint", "limb")  # order of discovered files per model
+STREAM_ORDER = (
+    "joint",
+    "joint_motion",
+    "bone",
+    "bone_motion",
+    "keypoint",
+    "limb",
+)  # order of discovered files per model
 
 
 # ---------------------------------------------------------------------------------------------
