@@ -504,7 +504,9 @@ def test_preset_6s_orders_and_weights_posec3d_streams_with_the_gcn_ones(tmp_path
     # PoseC3D's scores are log-probabilities, in their own order of the same samples
     for stream, m in (("limb", limb), ("keypoint", kp)):
         logp = m - np.log(np.exp(m).sum(1, keepdims=True))
-        write_scores(work / f"posec3d_test_{stream}" / "epoch1_test_score.pkl", names, logp, rng.permutation(40))
+        write_scores(
+            work / f"posec3d_test_{stream}" / "epoch1_test_score.pkl", names, logp, rng.permutation(40)
+        )
     roots = ["--work-root", tmp_path / "work_dir", "--data-root", tmp_path / "data"]
     args = ["--datasets", "ntu/xsub", *roots, "--models", "agcn", "posec3d", "--preset", "6s"]
     rc, out, err = run(capsys, *args, "--csv", tmp_path / "t.csv")
