@@ -98,7 +98,7 @@ demo() {
             train_feeder_args.label_path="$data/xsub/train_label.pkl" \
             test_feeder_args.data_path="$data/xsub/val_data_joint.npy" \
             test_feeder_args.label_path="$data/xsub/val_label.pkl" \
-            label_map="$data/raw/label_map.txt" eval_interval=1 save_interval=1 step=[10] "${over[@]}" \
+            label_map="$data/raw/label_map.txt" eval_interval=1 save_interval=1 step=[10] val_fraction=0 "${over[@]}" \
             > "$log" 2>&1 || { tail -n 15 "$log"; return 1; }
         local ms=$(( ($(date +%s%N) - t0) / 1000000 ))
         printf '| config/demo/%s.yaml | 1 | %d.%d | %s |\n' "$config" $((ms / 1000)) $((ms % 1000 / 100)) \
