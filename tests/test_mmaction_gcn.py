@@ -325,7 +325,8 @@ def test_backbone_options_stages_ratio_per_stage_values_and_data_bn():
         (recognizer(STGCN, in_channels=128), "cls_head.in_channels is 128 but the backbone ends with 256"),
         (recognizer(STGCN, spatial="max"), "model.cls_head: unknown key 'spatial'"),
         ({**recognizer(STGCN), "neck": {"type": "X"}}, "model.neck: not supported"),
-        ({**recognizer(STGCN), "type": "Recognizer3D"}, "model.type: 'Recognizer3D'"),
+        ({**recognizer(STGCN), "type": "RecognizerGNC"}, "model.type: 'RecognizerGNC'"),
+        ({**recognizer(STGCN), "type": "Recognizer3D"}, "model.backbone.type: only 'ResNet3dSlowOnly'"),
     ],
 )
 def test_config_errors_are_one_line_and_name_the_key(cfg, message):
