@@ -10,14 +10,17 @@ A step is forward, cross-entropy, backward and SGD (momentum 0.9, Nesterov); inp
 (3, 100, 25, 2) by default (MMAction2 gets the same numbers as (8, 1, 2, 100, 25, 3)). Ours runs in
 fp32 and under bfloat16 autocast. GFLOP per step are counted on our model with
 torch.utils.flop_counter (MMAction2 computes the same products: conv, graph matmul, BN); GFLOP/s and
-the share of the machine's matrix peak are reported as in ``bench_agcn.py`` (``--measure-peak`` times
-its GEMM and 1x1-conv peaks).
+the share of a nominal matrix peak (``--peak-gflops``) are reported; ``--measure-peak`` also times a
+GEMM and a 1x1 convolution (``bench_models.measure_peak``). The timing helpers are
+``benchmarks/bench_models.py``'s.
 
 Examples::
 
     python benchmarks/bench_mmaction_gcn.py                          # both models, 5 interleaved reps
     python benchmarks/bench_mmaction_gcn.py --threads 1 --clock cpu  # on a busy shared machine
     python benchmarks/bench_mmaction_gcn.py --models stgcnpp --repeats 3 --measure-peak
+    python benchmarks/bench_mmaction_gcn.py --profile stgcn-fp32    # torch.profiler table of one step
+    python benchmarks/bench_mmaction_gcn.py --models stgcn --batch 2 --frames 16 --repeats 1 --warmup 0  # smoke
 """
 
 from __future__ import annotations
@@ -36,6 +39,11 @@ import torch
 import torch.nn.functional as F
 
 ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from benchmarks.bench_models import Variant, cross_entropy, load_average, measure_peak, peak_line  # noqa: E402
+
 MMACTION_PYTHON = "/work/mmaction2-venv/bin/python"
 CONFIGS = {
     "stgcn": {
@@ -105,7 +113,7 @@ def sgd(model: torch.nn.Module) -> torch.optim.Optimizer:
     return torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, nesterov=True, weight_decay=1e-4)
 
 
-# -- the MMAction2 side: runs under --mmaction-python, imports only torch and mmaction ------------------
+# -- the MMAction2 side: runs under --mmaction-python; uses only torch and mmaction ---------------------
 
 
 def worker(args: argparse.Namespace) -> None:
@@ -174,44 +182,36 @@ class MMActionWorker:
 # -- ours ------------------------------------------------------------------------------------------------
 
 
-def load() -> str:
-    return "n/a" if not hasattr(os, "getloadavg") else "{:.2f} {:.2f} {:.2f}".format(*os.getloadavg())
-
-
 def benchmark(args: argparse.Namespace) -> list[dict]:
-    if str(ROOT) not in sys.path:
-        sys.path.insert(0, str(ROOT))
-    from benchmarks.bench_agcn import Variant, measure_peaks
-
     from model.mmaction import build
 
     if args.threads:
         torch.set_num_threads(args.threads)
-    Variant.clock = clock(args.clock)
+    Variant.clock = staticmethod(clock(args.clock))
     x, y = make_input(args.batch, args.frames)
     device = torch.device("cpu")
     ours = {}
     for name in args.models:
         torch.manual_seed(0)
-        model = build(CONFIGS[name])
+        built = build(CONFIGS[name]).train()
         for precision in args.precision:
+            model = copy.deepcopy(built)
             ours[name, precision] = Variant(
-                f"{name}-{precision}", copy.deepcopy(model), precision, device, False
+                f"{name}-{precision}", model, x, y, precision, device, cross_entropy, sgd(model)
             )
     if args.profile:
-        model_name, precision = args.profile.rsplit("-", 1)
-        from benchmarks.bench_agcn import profile
-
-        profile(ours[model_name, precision], x, y)
+        by_name = {v.name: v for v in ours.values()}
+        if args.profile not in by_name:
+            sys.exit(f"--profile: unknown {args.profile!r}; choose from {list(by_name)}")
+        print(by_name[args.profile].profile_table())
         return []
     mm = None if args.no_mmaction else MMActionWorker(args)
     print(
         f"threads {torch.get_num_threads()} (MMAction2 worker: {mm.threads if mm else '-'}), torch {torch.__version__}, "
-        f"batch {args.batch} x (3, {args.frames}, 25, 2), {args.clock} clock; load average before: {load()}"
+        f"batch {args.batch} x (3, {args.frames}, 25, 2), {args.clock} clock; load average before: {load_average()}"
     )
     if args.measure_peak:
-        peaks = measure_peaks(device)
-        print("best of 5, GFLOP/s: " + ", ".join(f"{k} {v:.0f}" for k, v in peaks.items()))
+        print(peak_line(measure_peak(device, conv1x1=True)))
     times: dict[tuple[str, str], list[float]] = {}
     order = [(name, "mmaction2-fp32") for name in args.models if mm] + list(ours)
     for round_ in range(args.warmup + args.repeats):
@@ -219,13 +219,13 @@ def benchmark(args: argparse.Namespace) -> list[dict]:
             for key in order:
                 if key[0] != name:
                     continue
-                t = mm.step(name) if key[1] == "mmaction2-fp32" else ours[key].run("train", x, y)
+                t = mm.step(name) if key[1] == "mmaction2-fp32" else ours[key].timed()
                 if round_ >= args.warmup:
                     times.setdefault(key, []).append(t)
     if mm:
         mm.close()
-    print(f"load average after: {load()}")
-    flops = {key: v.count_flops("train", x, y) for key, v in ours.items()}
+    print(f"load average after: {load_average()}")
+    flops = {key: v.flops() for key, v in ours.items()}
 
     peak = args.peak_gflops * torch.get_num_threads() / (os.cpu_count() or 1)
     rows = []

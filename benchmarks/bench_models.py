@@ -57,6 +57,7 @@ NTU = dict(num_class=60, num_point=25, graph="graph.ntu_rgb_d.Graph")
 
 
 def load_average() -> str:
+    """The 1, 5 and 15 minute load averages as "a b c" ("n/a" where the OS has none)."""
     return "n/a" if not hasattr(os, "getloadavg") else "{:.2f} {:.2f} {:.2f}".format(*os.getloadavg())
 
 
@@ -138,6 +139,38 @@ def sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
+def autocast(device: torch.device, precision: str) -> contextlib.AbstractContextManager:
+    """Autocast to ``precision`` ("bf16", "fp16"); a no-op for "fp32"."""
+    dtype = DTYPES[precision]
+    return torch.autocast(device.type, dtype=dtype) if dtype else contextlib.nullcontext()
+
+
+def count_flops(fn: Callable[[], object]) -> float:
+    """FLOPs of one call of ``fn`` (torch.utils.flop_counter: matmuls and convolutions, 2 per MAC)."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    counter = FlopCounterMode(display=False)
+    with counter:
+        fn()
+    return float(counter.get_total_flops())
+
+
+def profile_step(fn: Callable[[], object], device: torch.device) -> torch.profiler.profile:
+    """Run ``fn`` once under torch.profiler (CPU, plus CUDA on a GPU) and return the profiler."""
+    from torch.profiler import ProfilerActivity, profile
+
+    activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if device.type == "cuda" else [])
+    with profile(activities=activities) as prof:
+        fn()
+        sync(device)
+    return prof
+
+
+def self_time_attr(device: torch.device) -> str:
+    """The profiler event attribute holding an op's own time on ``device``."""
+    return "self_device_time_total" if device.type == "cuda" else "self_cpu_time_total"
+
+
 @dataclass
 class Variant:
     """A model in one precision (optionally compiled) with its own optimiser; ``step`` is timed."""
@@ -156,9 +189,7 @@ class Variant:
 
     def step(self) -> None:
         self.opt.zero_grad(set_to_none=True)
-        dtype = DTYPES[self.precision]
-        ctx = torch.autocast(self.device.type, dtype=dtype) if dtype else contextlib.nullcontext()
-        with ctx:
+        with autocast(self.device, self.precision):
             out = self.model(self.x)
         self.loss(out, self.y).backward()
         self.opt.step()
@@ -171,6 +202,16 @@ class Variant:
         self.step()
         sync(self.device)
         return self.clock() - start
+
+    def flops(self) -> float:
+        """FLOPs of one training step (run once more; for an eager model)."""
+        return count_flops(self.step)
+
+    def profile_table(self, row_limit: int = 25) -> str:
+        """torch.profiler table (ops by self time) of one training step, after one warm-up step."""
+        self.step()
+        prof = profile_step(self.step, self.device)
+        return prof.key_averages().table(sort_by=self_time_attr(self.device), row_limit=row_limit)
 
 
 def variants_of(case: Case, args: argparse.Namespace, device: torch.device) -> list[Variant]:
@@ -240,7 +281,6 @@ LAYER_TYPES = {  # profiler op name -> layer type; FlopCounterMode uses the same
 
 def layer_table(case: Case, device: torch.device) -> list[dict]:
     """FLOPs, self time and GFLOP/s per layer type for one fp32 step of the baseline and of ours."""
-    from torch.profiler import ProfilerActivity, profile
     from torch.utils.flop_counter import FlopCounterMode
 
     rows = []
@@ -256,12 +296,9 @@ def layer_table(case: Case, device: torch.device) -> list[dict]:
         for op, count in counter.get_flop_counts().get("Global", {}).items():
             kind = LAYER_TYPES.get(str(op).split(".")[-1] if "." in str(op) else str(op), "other")
             flops[kind] = flops.get(kind, 0.0) + count
-        activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if device.type == "cuda" else [])
-        with profile(activities=activities) as prof:
-            v.step()
-            sync(device)
+        prof = profile_step(v.step, device)
         seconds: dict[str, float] = {}
-        attr = "self_device_time_total" if device.type == "cuda" else "self_cpu_time_total"
+        attr = self_time_attr(device)
         for event in prof.key_averages():
             kind = LAYER_TYPES.get(event.key.removeprefix("aten::"), "other")
             seconds[kind] = seconds.get(kind, 0.0) + getattr(event, attr) / 1e6
@@ -273,22 +310,38 @@ def layer_table(case: Case, device: torch.device) -> list[dict]:
     return rows
 
 
-def measure_peak(device: torch.device) -> dict[str, float]:
-    """GFLOP/s of a large GEMM (4096^3 on CPU, 8192^3 on CUDA), fp32 and bf16: the matrix peak in practice."""
-    size = 8192 if device.type == "cuda" else 4096
+def measure_peak(
+    device: torch.device, conv1x1: bool = False, size: int | None = None, repeats: int = 3
+) -> dict[str, float]:
+    """The matrix peak in practice: GFLOP/s of a size^3 GEMM, fp32 and bf16 ("matmul-fp32", ...).
+
+    ``size`` defaults to 4096 on CPU, 8192 on CUDA. With ``conv1x1`` the same product also runs as a
+    1x1 convolution of channels-last (1, size, size / 64, 64) input (oneDNN / cuDNN: "conv1x1-fp32",
+    ...). Each figure is the fastest of ``repeats`` runs after one untimed run.
+    """
+    size = size or (8192 if device.type == "cuda" else 4096)
     a = torch.randn(size, size, device=device)
+    x = torch.randn(1, size, size // 64, 64, device=device).contiguous(memory_format=torch.channels_last)
+    ops = {"matmul": lambda m, x: m @ m, "conv1x1": lambda m, x: F.conv2d(x, m[:, :, None, None])}
     peaks = {}
     for precision in ("fp32", "bf16"):
-        m = a if precision == "fp32" else a.bfloat16()
-        times = []
-        for _ in range(4):
-            sync(device)
-            start = time.perf_counter()
-            m @ m
-            sync(device)
-            times.append(time.perf_counter() - start)
-        peaks[precision] = 2 * size**3 / min(times[1:]) / 1e9
+        dtype = DTYPES[precision] or torch.float32
+        m, xd = a.to(dtype), x.to(dtype)
+        for name in ("matmul", "conv1x1") if conv1x1 else ("matmul",):
+            times = []
+            for _ in range(repeats + 1):
+                sync(device)
+                start = time.perf_counter()
+                ops[name](m, xd)
+                sync(device)
+                times.append(time.perf_counter() - start)
+            peaks[f"{name}-{precision}"] = 2 * size**3 / min(times[1:]) / 1e9
     return peaks
+
+
+def peak_line(peaks: dict[str, float]) -> str:
+    """``measure_peak``'s figures on one line."""
+    return "Measured peak, GFLOP/s: " + ", ".join(f"{k} {v:.0f}" for k, v in peaks.items())
 
 
 # -- output ---------------------------------------------------------------------------------------
@@ -383,7 +436,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
         f"seconds); load average {before} before, {after} after."
     )
     if peak:
-        header += " GEMM peak: " + ", ".join(f"{k} {v:.0f} GFLOP/s" for k, v in peak.items()) + "."
+        header += f" {peak_line(peak)}."
     text = markdown(results, header)
     print(text)
     if args.markdown:

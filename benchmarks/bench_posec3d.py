@@ -7,14 +7,16 @@ clip size). MMAction2's Recognizer3D runs in its own environment in a subprocess
 load changes on a shared machine hit both alike; both use ``--threads`` threads. Ours runs in float32
 and under bfloat16 autocast (``--precision``). The table gives medians, the spread, GFLOP per step
 (``torch.utils.flop_counter`` on ours; MMAction2 computes the same convolutions), the achieved
-GFLOP/s and its share of a peak: nominal ``--peak-gflops`` (default 95 per thread), or measured
-GEMM / 1x1-convolution rates with ``--measure-peak`` (``bench_agcn.measure_peaks``).
+GFLOP/s and its share of a nominal peak, ``--peak-gflops`` (default 95 per thread); ``--measure-peak``
+also times a GEMM and a 1x1 convolution (``bench_models.measure_peak``, whose timing helpers this
+script shares).
 
 Examples::
 
     python benchmarks/bench_posec3d.py                                   # fp32 + bf16, 3 reps, train
     python benchmarks/bench_posec3d.py --repeats 5 --mode train eval --measure-peak
     python benchmarks/bench_posec3d.py --frames 16 --repeats 2           # a short run
+    python benchmarks/bench_posec3d.py --batch 1 --frames 4 --size 32 --repeats 1 --warmup 0   # smoke
     python benchmarks/bench_posec3d.py --threads 1 --clock cpu           # CPU time, for a busy machine
     python benchmarks/bench_posec3d.py --no-reference --device cuda --precision fp32 bf16
 
@@ -24,7 +26,6 @@ The load average is printed before and after; compare only numbers taken togethe
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
 import statistics
@@ -36,14 +37,12 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
-from torch.utils.flop_counter import FlopCounterMode
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from benchmarks.bench_agcn import load, measure_peaks  # noqa: E402
-
+from benchmarks.bench_models import autocast, count_flops, load_average, measure_peak, peak_line, sync  # noqa: E402
 from model.mmaction import build  # noqa: E402
 
 WORKER = ROOT / "benchmarks" / "mmaction2_posec3d_worker.py"
@@ -89,17 +88,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
-def autocast(device: torch.device, precision: str):
-    if precision == "fp32":
-        return contextlib.nullcontext()
-    return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
-
-
-def sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-
-
 class Ours:
     """Our model with its own optimiser; ``run(mode, precision)`` returns seconds."""
 
@@ -130,10 +118,7 @@ class Ours:
         return {"wall": time.perf_counter() - start, "cpu": time.process_time() - cpu}
 
     def flops(self, mode: str, precision: str) -> float:
-        counter = FlopCounterMode(display=False)
-        with counter:
-            self.step(mode, precision)
-        return float(counter.get_total_flops())
+        return count_flops(lambda: self.step(mode, precision))
 
 
 class Reference:
@@ -174,11 +159,11 @@ def benchmark(args: argparse.Namespace) -> list[dict]:
     ]
     print(
         f"device {device}, threads {torch.get_num_threads()}, torch {torch.__version__}, batch {args.batch} x "
-        f"(17, {args.frames}, {args.size}, {args.size}); load average before: {load()}"
+        f"(17, {args.frames}, {args.size}, {args.size}); load average before: {load_average()}"
     )
-    peaks = measure_peaks(device) if args.measure_peak else {}
+    peaks = measure_peak(device, conv1x1=True) if args.measure_peak else {}
     if peaks:
-        print("best of 5, GFLOP/s: " + ", ".join(f"{k} {v:.0f}" for k, v in peaks.items()))
+        print(peak_line(peaks))
     times: dict[tuple[str, str, str], list[float]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         ref = Reference(args, Path(tmp)) if use_ref else None
@@ -192,7 +177,7 @@ def benchmark(args: argparse.Namespace) -> list[dict]:
         finally:
             if ref is not None:
                 ref.close()
-    print(f"load average after: {load()}")
+    print(f"load average after: {load_average()}")
     peak = args.peak_gflops or (95.0 * torch.get_num_threads() if device.type == "cpu" else None)
     rows = []
     for mode in args.mode:

@@ -1,8 +1,8 @@
 """A faithful re-implementation of the official 2s-AGCN model's math and structure (the speed baseline).
 
 Written from the description in ``../shared/reference/2s-agcn.md`` (section 5.1), not copied. It keeps
-the reference's execution order on purpose, so that ``bench_agcn.py`` measures what the official
-code costs:
+the reference's execution order on purpose, so that ``benchmarks/bench_models.py --model agcn``
+measures what the official code costs:
 
 * one 1x1 convolution per subset for ``conv_a``, ``conv_b`` and ``conv_d`` (nine convolutions per
   graph unit) in a Python loop over the three subsets;

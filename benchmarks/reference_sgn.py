@@ -1,4 +1,4 @@
-"""Reference-structure SGN and ImpSGNv2, the speed baseline of ``benchmarks/bench_sgn.py``.
+"""Reference-structure SGN and ImpSGNv2, the speed baselines of ``benchmarks/bench_models.py``.
 
 Written from the description of microsoft/SGN (``model.py``) and acvai/impSGNv2
 (``model_ImpSGNv2.py`` + InfoGCN's modules, MS-TCN) in ../shared/reference/sgn-impsgnv2.md: the same
