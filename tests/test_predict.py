@@ -147,5 +147,7 @@ def test_unwritable_json_path_is_one_error_line(trained, ntu_raw, tmp_path, caps
     argv = ["--config", str(configs["joint"]), "--input", str(clip), "--json", str(target)]
     assert predict.main(argv) == 2
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and err.startswith("error: --json") and f"{target.parent} is a file" in err, err
+    assert err.count("\n") == 1 and err.startswith("error: --json") and f"{target.parent} is a file" in err, (
+        err
+    )
     assert sorted(p.name for p in tmp_path.iterdir()) == ["afile"]
