@@ -7,6 +7,15 @@ One step is what the original trains with: forward, loss, backward, optimiser st
 * ``aagcn``: the same step; no baseline (2s-AGCN's repository has no AAGCN).
 * ``sgn`` / ``impsgnv2`` (batch 64 x (3, 20, 25, 1)): SGN's label smoothing 0.1, Adam (1e-3, weight
   decay 1e-4); baselines ``benchmarks/reference_sgn.py`` (microsoft/SGN, acvai/impSGNv2).
+* ``stgcn`` / ``stgcnpp`` (batch 8 x (3, T, 25, 2)): ST-GCN and ST-GCN++ built from MMAction2's model
+  dicts (``bench_mmaction_gcn.CONFIGS``), cross-entropy, SGD (Nesterov 0.9, weight decay 1e-4).
+* ``posec3d`` (batch 4 x (17, 48, 56, 56) heatmap volumes; ``--frames`` does not apply): the NTU60
+  keypoint model (``bench_posec3d.NTU60_KEYPOINT``), cross-entropy, SGD (0.9, weight decay 3e-4); the
+  input is contiguous as the feeder gives it, the model works in channels-last 3D memory itself.
+
+The baseline of the last three is MMAction2 1.2.0, which runs in its own environment:
+``benchmarks/bench_mmaction_gcn.py`` and ``benchmarks/bench_posec3d.py`` time it against ours (CPU
+figures in BENCHMARKS.md); here their baseline columns are '-'.
 
 Every variant (baseline fp32; ours in each ``--precision``, eager and, with ``--compile``,
 ``torch.compile``'d) runs ``--warmup`` untimed steps, then ``--repeats`` timed steps interleaved
@@ -14,7 +23,8 @@ Every variant (baseline fp32; ours in each ``--precision``, eager and, with ``--
 (the figure to compare on a shared machine), the median, the speed-up of both against the baseline,
 and the load average before and after. A compiled variant also reports its compile time (first
 steps minus steady steps) and after how many steps it pays back, against the steps of one NTU60
-xsub epoch (40,091 samples).
+xsub epoch (40,091 samples). ``--compile-models`` limits compiling to some models (each compile of
+a training step costs tens of seconds, also on a GPU).
 
 ``--layers`` adds, per model, a table by layer type (GEMM, batched matmul, convolution forward /
 backward, everything else): FLOPs (``torch.utils.flop_counter``), self time (``torch.profiler``)
@@ -25,6 +35,7 @@ and the achieved GFLOP/s, for the baseline and ours in fp32.
     python benchmarks/bench_models.py --model sgn impsgnv2 --repeats 7
     python benchmarks/bench_models.py --model all --precision fp32 bf16 --compile --repeats 5
     python benchmarks/bench_models.py --device cuda --model all --precision fp32 bf16 --compile
+    python benchmarks/bench_models.py --model stgcn stgcnpp posec3d --precision fp32 --repeats 3
     python benchmarks/bench_models.py --tiny --model all --compile --repeats 1 --warmup 0   # smoke test
 """
 
@@ -51,7 +62,8 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 DTYPES = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
-MODELS = ("agcn", "aagcn", "sgn", "impsgnv2")
+MODELS = ("agcn", "aagcn", "sgn", "impsgnv2", "stgcn", "stgcnpp", "posec3d")
+MMACTION2_BASELINE = ("stgcn", "stgcnpp", "posec3d")  # baseline: MMAction2 itself, timed elsewhere
 NTU60_XSUB_TRAIN = 40_091  # samples in one epoch
 NTU = dict(num_class=60, num_point=25, graph="graph.ntu_rgb_d.Graph")
 
@@ -94,10 +106,42 @@ def adam(model: torch.nn.Module) -> torch.optim.Optimizer:
     return torch.optim.Adam(model.parameters(), lr=1e-3, weight_decay=1e-4)
 
 
+def sgd_posec3d(model: torch.nn.Module) -> torch.optim.Optimizer:
+    """PoseC3D's optimiser in MMAction2's configs (``bench_posec3d.py``'s)."""
+    return torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, weight_decay=3e-4)
+
+
+def mmaction_case(name: str, args: argparse.Namespace, device: torch.device, g: torch.Generator) -> Case:
+    """ST-GCN, ST-GCN++ or PoseC3D from MMAction2's model dict (``--tiny``: narrow and small input)."""
+    from benchmarks.bench_mmaction_gcn import CONFIGS
+    from benchmarks.bench_posec3d import NTU60_KEYPOINT
+    from model.mmaction import build
+
+    cfg = copy.deepcopy(NTU60_KEYPOINT if name == "posec3d" else CONFIGS[name])
+    if name == "posec3d":
+        batch = args.batch or (2 if args.tiny else 4)
+        frames, size = (8, 24) if args.tiny else (48, 56)
+        if args.tiny:  # 4 base channels, one block per stage: 64 output channels
+            cfg["backbone"].update(base_channels=4, stage_blocks=[1, 1, 1])
+            cfg["cls_head"]["in_channels"] = 64
+        x = torch.rand(batch, 17, frames, size, size, generator=g)  # (N, C, T, H, W)
+    else:
+        batch = args.batch or (4 if args.tiny else 8)
+        if args.tiny:
+            cfg["backbone"]["base_channels"] = 8
+            cfg["cls_head"]["in_channels"] = 32
+        x = torch.randn(batch, 3, args.frames, 25, 2, generator=g)  # (N, C, T, V, M)
+    y = torch.randint(0, 60, (batch,), generator=g)
+    optimizer = sgd_posec3d if name == "posec3d" else sgd
+    return Case(name, build(cfg), None, x.to(device), None, y.to(device), cross_entropy, optimizer)
+
+
 def build_case(name: str, args: argparse.Namespace, device: torch.device) -> Case:
     """Models with identical weights, a fixed random input and labels."""
     g = torch.Generator().manual_seed(1)
     torch.manual_seed(0)
+    if name in MMACTION2_BASELINE:
+        return mmaction_case(name, args, device, g)
     if name in ("agcn", "aagcn"):
         from model.aagcn import Model as AAGCN
         from model.agcn import Model as AGCN
@@ -222,8 +266,9 @@ def variants_of(case: Case, args: argparse.Namespace, device: torch.device) -> l
             Variant("baseline-fp32", ref, case.x_ref, case.y, "fp32", device, case.loss, case.optimizer(ref))
         )
     compiled_precisions = args.compile_precision or args.precision
+    compile_ = args.compile and case.name in (args.compile_models or MODELS)
     for precision in args.precision:
-        for compiled in (False, True) if args.compile and precision in compiled_precisions else (False,):
+        for compiled in (False, True) if compile_ and precision in compiled_precisions else (False,):
             model = copy.deepcopy(case.ours).to(device).train()
             runner = torch.compile(model) if compiled else model
             name = f"ours-{precision}" + ("-compile" if compiled else "")
@@ -366,6 +411,10 @@ def markdown(results: list[dict], header: str) -> str:
                 f"{r['samples_per_s']:.1f} | {fmt(r['speedup_fastest'], '.2f')} | {fmt(r['speedup_median'], '.2f')} | "
                 f"{fmt(r.get('compile_s'), '.1f')} | {payback} |"
             )
+    no_baseline = [res["model"] for res in results if res["model"] in MMACTION2_BASELINE]
+    if no_baseline:
+        lines += ["", f"{', '.join(no_baseline)}: baseline MMAction2 1.2.0, not run here (its own environment); "
+                  "benchmarks/bench_mmaction_gcn.py and bench_posec3d.py time it, see BENCHMARKS.md."]  # fmt: skip
     for res in results:
         if res.get("layers"):
             lines += ["", f"{res['model']}: one fp32 training step by layer type", "",
@@ -380,8 +429,13 @@ def markdown(results: list[dict], header: str) -> str:
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--model", nargs="+", default=["agcn", "sgn", "impsgnv2"], choices=[*MODELS, "all"])
-    p.add_argument("--batch", type=int, default=None, help="default: 8 (AGCN, AAGCN), 64 (SGN, ImpSGNv2)")
-    p.add_argument("--frames", type=int, default=100, help="AGCN / AAGCN input frames T")
+    p.add_argument(
+        "--batch",
+        type=int,
+        default=None,
+        help="default: 8 (AGCN, AAGCN, ST-GCN(++)), 64 (SGN, ImpSGNv2), 4 (PoseC3D)",
+    )
+    p.add_argument("--frames", type=int, default=100, help="AGCN / AAGCN / ST-GCN(++) input frames T")
     p.add_argument("--precision", nargs="+", default=["fp32", "bf16"], choices=sorted(DTYPES))
     p.add_argument("--compile", action="store_true", help="also time torch.compile(ours) per precision")
     p.add_argument(
@@ -389,6 +443,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         nargs="+",
         choices=sorted(DTYPES),
         help="compile only these (default: --precision)",
+    )
+    p.add_argument(
+        "--compile-models", nargs="+", choices=MODELS, help="compile only these models (default: every one)"
     )
     p.add_argument("--repeats", type=int, default=5, help="timed steps per variant, interleaved")
     p.add_argument("--warmup", type=int, default=1, help="untimed steps per variant first (compiled: >= 2)")

@@ -1,10 +1,17 @@
 #!/usr/bin/env bash
 # The GPU check, one command, under 8 minutes on one GPU; writes one Markdown report:
-#   1. golden outputs on the GPU (fp32, TF32 off): AGCN (NTU, Kinetics; eval, train, sharp), SGN, ImpSGNv2;
-#   2. training steps of every model against the original code's baselines on the same GPU:
-#      fp32 and bf16 eager, and torch.compile (bf16; GPU_SH_COMPILE="fp32 bf16" for both, ~2 min more);
+#   1. golden outputs on the GPU (fp32, TF32 off): AGCN (NTU, Kinetics; eval, train, sharp), SGN, ImpSGNv2,
+#      MMAction2's AAGCN and PoseC3D fixtures; with ../shared also ST-GCN, ST-GCN++ and PoseC3D zoo-size;
+#   2. training steps of every model (AGCN, AAGCN, SGN, ImpSGNv2, ST-GCN, ST-GCN++, PoseC3D) against the
+#      original code's baselines on the same GPU (ST-GCN(++), PoseC3D: MMAction2, not installed here,
+#      columns '-'): fp32 and bf16 eager, and torch.compile in bf16 of AGCN, SGN, ImpSGNv2, ST-GCN++ and
+#      PoseC3D (AAGCN and ST-GCN are built from the same units as AGCN and ST-GCN++);
+#      GPU_SH_COMPILE="fp32 bf16" compiles both precisions, GPU_SH_COMPILE_MODELS=all every model;
 #   3. the feeder with N DataLoader workers and pinned memory (samples/s per stream and sampler);
 #   4. a one-epoch training on the synthetic demo data (AGCN joint and ImpSGNv2 joint), wall time.
+# Time on an H100 (estimated, no GPU was lent when this was written): golden ~20 s; training steps ~4.5
+# min, almost all of it the five compiles (~30-80 s each; every extra one ~1 min); feeder ~30 s; demo
+# ~1.5 min; about 7 minutes in all.
 #
 #   bash benchmarks/gpu.sh                                   # CUDA; report in gpu_report.md
 #   bash benchmarks/gpu.sh --out /tmp/report.md --workers 8
@@ -21,6 +28,7 @@ OUT=gpu_report.md
 TINY=0
 WORKERS=${GPU_SH_WORKERS:-4}
 COMPILE=${GPU_SH_COMPILE:-bf16}
+COMPILE_MODELS=${GPU_SH_COMPILE_MODELS:-agcn sgn impsgnv2 stgcnpp posec3d}
 PY=${PYTHON:-python}
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -28,7 +36,7 @@ while [ $# -gt 0 ]; do
         --out) OUT=$2; shift 2 ;;
         --workers) WORKERS=$2; shift 2 ;;
         --tiny) TINY=1; shift ;;
-        -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
         *) echo "error: unknown argument $1 (see --help)" >&2; exit 2 ;;
     esac
 done
@@ -61,6 +69,7 @@ if [ "$TINY" = 1 ]; then
 else
     golden_args=()
     model_args=(--frames 100 --precision fp32 bf16 --compile --compile-precision $COMPILE --repeats 10 --warmup 3 --peak)
+    [ "$COMPILE_MODELS" = all ] || model_args+=(--compile-models $COMPILE_MODELS)
     feeder_args=(--workers "$WORKERS" --samples 5000)
     demo_configs=(train_joint train_joint_impsgnv2)
 fi

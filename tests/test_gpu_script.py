@@ -7,7 +7,7 @@ import re
 import subprocess
 import sys
 
-from conftest import ROOT
+from conftest import ROOT, SHARED
 
 
 def test_gpu_script_runs_every_step_on_cpu(tmp_path):
@@ -26,10 +26,18 @@ def test_gpu_script_runs_every_step_on_cpu(tmp_path):
         "4. One epoch on the synthetic demo data",
     ]
     golden, models, feeder, demo = sections[1:]
-    for model in ("agcn (ntu)", "sgn", "impsgnv2"):
-        assert re.search(rf"\| {re.escape(model)} \| output \| [0-9.e+-]+ \| 1e-05 \| ok \|", golden), golden
-    for model in ("agcn", "aagcn", "sgn", "impsgnv2"):
+    expected = [("agcn (ntu)", "output", "abs", "1e-05"), ("sgn", "output", "abs", "1e-05"),
+                ("impsgnv2", "output", "abs", "1e-05"), ("mmaction_aagcn (attention, small)", "logits", "rel", "1e-04"),
+                ("posec3d (tiny)", "logits", "rel", "1e-05")]  # fmt: skip
+    if (SHARED / "golden/mmaction2").is_dir():  # the zoo-size MMAction2 models
+        expected += [("stgcn (3d)", "logits", "rel", "1e-04"), ("stgcnpp (3d)", "logits", "rel", "1e-04"),
+                     ("posec3d (zoo)", "logits (small clip)", "rel", "1e-04")]  # fmt: skip
+    for model, output, measure, tol in expected:
+        row = rf"\| {re.escape(model)} \| {re.escape(output)} \| {measure} \| [0-9.e+-]+ \| {tol} \| ok \|"
+        assert re.search(row, golden), golden
+    for model in ("agcn", "aagcn", "sgn", "impsgnv2", "stgcn", "stgcnpp", "posec3d"):
         assert re.search(rf"\| {model} \| ours-fp32 \| [0-9.]+ \|", models), models
+    assert "stgcn, stgcnpp, posec3d: baseline MMAction2 1.2.0, not run here" in models
     for stream, source in (
         ("joint", "file"),
         ("bone", "on the fly"),
