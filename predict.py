@@ -40,12 +40,14 @@ from engine.loop import forward_logits
 from engine.runtime import resolve_device
 from engine.workdir import make_writable_dir
 from feeders.feeder import SampleTransform
+from feeders.pose_pickle import GCNPipeline, PosePickleFeeder
+from feeders.posec3d import PoseC3DFeeder
 from feeders.sgn import fit_persons
 from feeders.streams import bone_parents
 from model.loading import load_weights
 from utils.cli import one_line_warnings, run_cli
 from utils.errors import ConfigError, DataError
-from utils.registry import READERS
+from utils.registry import FEEDERS, READERS
 
 
 @dataclass
@@ -126,6 +128,12 @@ class StreamModel:
 
     def __init__(self, cfg: Config, weights: str | None = None, device: str | None = None) -> None:
         self.cfg = cfg
+        feeder_class = FEEDERS.get(cfg.feeder, "feeder")
+        if feeder_class is PoseC3DFeeder:
+            raise ConfigError(
+                f"{cfg.config}: predict.py does not take PoseC3D configs (heatmaps need 2D keypoints in "
+                "image pixels); test an annotation pickle with main.py instead"
+            )
         self.device = resolve_device(device or cfg.device)
         self.model = builder.build_model(cfg)
         self.layout = builder.model_layout(self.model)
@@ -140,29 +148,43 @@ class StreamModel:
         load_weights(self.model, obj, source_name=str(path))
         self.model.to(self.device).eval()
         self.stream = self.meta["stream"]
-        parents = bone_parents(self.layout) if self.stream.startswith("bone") and self.layout else None
-        sampler = fit_persons(self.feeder_args.get("sampler") or {}, self.meta["num_person"])
-        if sampler:
-            sampler["deterministic"] = True  # test-time draws independent of anything but the clip
-            sampler.pop("rotation", None)
-        # a stream precomputed on disk (``*_data_bone.npy``) is computed here from the joint clip
-        self.transform = SampleTransform(
-            stream=self.stream,
-            parents=parents,
-            score_channel=self.feeder_args.get("score_channel"),
-            window_size=int(self.feeder_args.get("window_size", -1)),
-            sampler=sampler or None,
-        )
+        # MMAction2's pickles: the clip goes through the same GCN pipeline as the test set
+        self.pose_pipeline = None
+        if feeder_class is PosePickleFeeder:
+            names = ("stream", "clip_len", "num_clips", "num_person", "dataset", "pad_mode", "seed")
+            self.pose_pipeline = GCNPipeline.from_args(
+                **{k: self.feeder_args[k] for k in names if k in self.feeder_args}, test_mode=True
+            )
+        self.transform = None if self.pose_pipeline is not None else self._sample_transform()
         data_path = self.feeder_args.get("data_path")
         self.data_folder = Path(data_path).parent if data_path else None
         num_class = self.meta["num_class"]
         self.class_names = builder.class_names(cfg.label_map, num_class) or [str(i) for i in range(num_class)]
         self.name = f"{Path(cfg.config or 'config').stem}"
 
+    def _sample_transform(self) -> SampleTransform:
+        """The test feeder's per-sample transform; a stream precomputed on disk (``*_data_bone.npy``)
+        is computed here from the joint clip."""
+        parents = bone_parents(self.layout) if self.stream.startswith("bone") and self.layout else None
+        sampler = fit_persons(self.feeder_args.get("sampler") or {}, self.meta["num_person"])
+        if sampler:
+            sampler["deterministic"] = True  # test-time draws independent of anything but the clip
+            sampler.pop("rotation", None)
+        return SampleTransform(
+            stream=self.stream,
+            parents=parents,
+            score_channel=self.feeder_args.get("score_channel"),
+            window_size=int(self.feeder_args.get("window_size", -1)),
+            sampler=sampler or None,
+        )
+
     @torch.no_grad()
     def logits(self, joint: np.ndarray) -> np.ndarray:
         """(num_class,) logits of one joint sample (C, T, V, M)."""
-        x = self.transform(joint, 0, "input")
+        if self.pose_pipeline is not None:
+            x = self.pose_pipeline.sample(joint)
+        else:
+            x = self.transform(joint, 0, "input")
         args = builder.effective_args(builder.model_class(self.cfg), self.cfg.model_args)
         C, _, V, M = x.shape[-4:]
         for dim, key in ((C, "in_channels"), (V, "num_point"), (M, "num_person")):

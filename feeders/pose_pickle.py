@@ -37,6 +37,7 @@ from __future__ import annotations
 import os
 import weakref
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -167,6 +168,86 @@ def check_annotation(path: str | os.PathLike, ann: Mapping[str, Any], layout: Po
         raise DataError(f"{where}: label {label!r} is not a class index (integer >= 0)")
 
 
+@dataclass(frozen=True)
+class GCNPipeline:
+    """MMAction2's GCN pipeline with its options checked: ``pipeline(annotation)`` -> float32
+    (num_clips, M, clip_len, V, C) clips (MMAction2's layout; :func:`to_nctvm` gives this project's)."""
+
+    layout: PoseLayout
+    feats: tuple[str, ...]
+    clip_len: int
+    num_clips: int
+    test_mode: bool
+    num_person: int
+    pad_mode: str
+    seed: int
+
+    @classmethod
+    def from_args(
+        cls,
+        stream: str | Sequence[str] = "j",
+        clip_len: int = 100,
+        num_clips: int = 1,
+        test_mode: bool = False,
+        num_person: int = 2,
+        dataset: str | Mapping[str, Any] = "nturgb+d",
+        pad_mode: str = "zero",
+        seed: int = 255,
+    ) -> GCNPipeline:
+        """The feeder's arguments of the same names; a bad one is a ConfigError naming it."""
+        try:
+            layout = get_pose_layout(dataset)
+        except ValueError as exc:
+            raise ConfigError(f"dataset: {exc}") from None
+        try:
+            feats = tuple(stream_feats(stream))
+        except ValueError as exc:
+            raise ConfigError(f"stream: {exc}") from None
+        for key, value in (("clip_len", clip_len), ("num_clips", num_clips), ("num_person", num_person)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ConfigError(f"{key}: expected a positive integer, got {value!r}")
+        if pad_mode not in ("zero", "loop"):
+            raise ConfigError(f"pad_mode: expected 'zero' or 'loop', got {pad_mode!r}")
+        return cls(layout, feats, clip_len, num_clips, bool(test_mode), num_person, pad_mode, int(seed))
+
+    def __call__(self, annotation: Mapping[str, Any], rng: Any = None) -> np.ndarray:
+        return gcn_clip(
+            annotation,
+            self.layout,
+            self.feats,
+            self.clip_len,
+            self.num_clips,
+            self.test_mode,
+            self.num_person,
+            self.pad_mode,
+            self.seed,
+            rng,
+        )
+
+    def sample(self, joint: np.ndarray, source: str = "input") -> np.ndarray:
+        """One clip read by this project's readers, (C, T, V, M), through the pipeline: (C, T, V, M) for
+        one clip, (K, C, T, V, M) for K. All-zero person slots (the readers' padding) are dropped, as
+        MMAction2's pickles store only the persons present; for 2D layouts a third channel is the score."""
+        joint = np.asarray(joint, dtype=np.float32)
+        if joint.ndim != 4:
+            raise DataError(f"{source}: expected a clip (C, T, V, M), got shape {joint.shape}")
+        C, T, V, _ = joint.shape
+        kp = joint.transpose(3, 1, 2, 0)  # (M, T, V, C)
+        present = np.abs(kp).reshape(kp.shape[0], -1).max(axis=1) > 0
+        kp = kp[present] if present.any() else kp[:1]
+        ann: dict[str, Any] = {"frame_dir": Path(source).stem, "label": 0, "total_frames": T}
+        three_d = self.layout.coords == 3 or (self.layout.coords is None and not self.layout.score_channel)
+        if not three_d:
+            ann["keypoint"] = np.ascontiguousarray(kp[..., :2])
+            score = kp[..., 2] if C > 2 else np.ones(kp.shape[:3], np.float32)
+            ann["keypoint_score"] = np.ascontiguousarray(score)
+        else:
+            ann["keypoint"] = np.ascontiguousarray(kp)
+        check_annotation(source, ann, self.layout)
+        x = to_nctvm(self(ann))  # (K, C, T, V, M)
+        return x[0] if self.num_clips == 1 else x
+
+
 @FEEDERS.register("pose_pickle")
 class PosePickleFeeder(Dataset):
     """A split of an MMAction2 / PYSKL skeleton pickle through MMAction2's GCN pipeline.
@@ -210,19 +291,10 @@ class PosePickleFeeder(Dataset):
         seed: int = 255,
     ) -> None:
         self.data_path = str(data_path)
-        try:
-            self.layout = get_pose_layout(dataset)
-        except ValueError as exc:
-            raise ConfigError(f"dataset: {exc}") from None
-        try:
-            self.feats = stream_feats(stream)
-        except ValueError as exc:
-            raise ConfigError(f"stream: {exc}") from None
-        for key, value in (("clip_len", clip_len), ("num_clips", num_clips), ("num_person", num_person)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ConfigError(f"{key}: expected a positive integer, got {value!r}")
-        if pad_mode not in ("zero", "loop"):
-            raise ConfigError(f"pad_mode: expected 'zero' or 'loop', got {pad_mode!r}")
+        self.pipeline = GCNPipeline.from_args(
+            stream, clip_len, num_clips, test_mode, num_person, dataset, pad_mode, seed
+        )
+        self.layout, self.feats = self.pipeline.layout, self.pipeline.feats
         self.stream = stream
         self.clip_len, self.num_clips, self.num_person = clip_len, num_clips, num_person
         self.test_mode, self.pad_mode, self.seed = bool(test_mode), pad_mode, int(seed)
@@ -256,20 +328,8 @@ class PosePickleFeeder(Dataset):
 
     def clips(self, index: int, rng: Any = None) -> np.ndarray:
         """MMAction2's layout of sample ``index``: float32 (num_clips, M, clip_len, V, C)."""
-        ann = self.annotations[index]
         try:
-            return gcn_clip(
-                ann,
-                self.layout,
-                self.feats,
-                self.clip_len,
-                self.num_clips,
-                self.test_mode,
-                self.num_person,
-                self.pad_mode,
-                self.seed,
-                rng,
-            )
+            return self.pipeline(self.annotations[index], rng)
         except ValueError as exc:
             raise DataError(f"{self.data_path}: sample '{self.sample_name[index]}': {exc}") from None
 

@@ -151,3 +151,59 @@ def test_unwritable_json_path_is_one_error_line(trained, ntu_raw, tmp_path, caps
         err
     )
     assert sorted(p.name for p in tmp_path.iterdir()) == ["afile"]
+
+
+def test_mmaction_pickle_config_gives_the_test_phase_scores(ntu_raw, tmp_path):
+    """An ST-GCN++ config on an MMAction2 annotation pickle: a raw .skeleton goes through the same
+    GCN pipeline (PreNormalize3D, bone stream, 2 fixed-seed clips) as its row of the pickle."""
+    from engine import builder
+    from utils.io import save_pickle
+
+    names = ["S002C001P006R002A050.skeleton", "S005C001P011R002A059.skeleton"]
+    anns = []
+    for i, name in enumerate(names):
+        joint = predict.read_joint_sample(ntu_raw / "raw" / name)  # raw camera coordinates, (C, T, V, M)
+        kp = joint.transpose(3, 1, 2, 0)  # (M, T, V, C), persons present only, as MMAction2 stores them
+        kp = np.ascontiguousarray(kp[np.abs(kp).reshape(len(kp), -1).max(1) > 0])
+        anns.append({"frame_dir": name[:-9], "label": i, "total_frames": kp.shape[1], "keypoint": kp})
+    save_pickle(
+        {"split": {"xsub_val": [a["frame_dir"] for a in anns]}, "annotations": anns}, tmp_path / "a.pkl"
+    )
+    cfg = {
+        "work_dir": str(tmp_path / "work"),
+        "feeder": "pose_pickle",
+        "test_feeder_args": {
+            "data_path": str(tmp_path / "a.pkl"),
+            "split": "xsub_val",
+            "stream": "bone",
+            "clip_len": 16,
+            "num_clips": 2,
+            "test_mode": True,
+        },  # fmt: skip
+        "model": "stgcnpp",
+        "model_args": {
+            "num_class": 60,
+            "graph_args": {"layout": "nturgb+d", "mode": "spatial"},
+            "base_channels": 8,
+        },  # fmt: skip
+        "phase": "test",
+        "device": "cpu",
+        "test_batch_size": 2,
+        "num_worker": 0,
+        "weights": str(tmp_path / "w.pt"),
+    }
+    (tmp_path / "test.yaml").write_text(yaml.safe_dump(cfg))
+    parsed = parse_config(["--config", str(tmp_path / "test.yaml")])
+    torch.manual_seed(0)
+    torch.save(builder.build_model(parsed).state_dict(), tmp_path / "w.pt")
+    run(parsed)
+    scores = load_pickle(tmp_path / "work" / "epoch1_test_score.pkl")
+    predictor = predict.Predictor([tmp_path / "test.yaml"])
+    for name in names:
+        res = predictor.predict(ntu_raw / "raw" / name)
+        np.testing.assert_allclose(res.probabilities, _softmax(scores[name[:-9]]), rtol=1e-5, atol=1e-6)
+    # PoseC3D configs are refused with one line naming the config
+    cfg.update(feeder="posec3d", model="posec3d", model_args={"num_class": 60})
+    (tmp_path / "p.yaml").write_text(yaml.safe_dump(cfg))
+    with pytest.raises(Exception, match=r"p\.yaml: predict\.py does not take PoseC3D configs"):
+        predict.Predictor([tmp_path / "p.yaml"])
