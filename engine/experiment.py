@@ -34,6 +34,8 @@ skips finished runs (``train_summary.json``, ``test_summary.json``) and resumes 
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import os
 import shlex
@@ -672,9 +674,6 @@ def fusion_tables(exp: Experiment, runs: Sequence[Run]):
             options = FusionOptions(
                 preset=spec.preset, weights=spec.weights, softmax=spec.softmax, search=spec.search
             )
-            import contextlib
-            import io
-
             with contextlib.redirect_stdout(io.StringIO()):
                 table = run_job(options, job, many=False)
             row = table[table["model"].str.startswith("fusion")].iloc[0]
