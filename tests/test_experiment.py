@@ -151,3 +151,13 @@ def test_bad_experiment_files_are_one_line_errors(tmp_path, folds, change, messa
     path.write_text(yaml.safe_dump(spec))
     with pytest.raises(ConfigError, match=message):
         load_experiment(path)
+
+
+@pytest.mark.parametrize("name", ["demo", "demo-zoo", "nw-ucla", "nw-ucla-seeds"])
+def test_shipped_experiment_files_load_and_plan(name):
+    from conftest import ROOT
+
+    exp = load_experiment(ROOT / "experiments" / f"{name}.yaml")
+    runs = plan(exp)
+    assert runs and all((ROOT / r.train_config).is_file() for r in runs)
+    assert all(r.test_config is None or (ROOT / r.test_config).is_file() for r in runs)
