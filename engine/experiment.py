@@ -54,6 +54,7 @@ from utils.errors import ConfigError, DataError, closest, unknown_key_message
 
 ROOT = Path(__file__).resolve().parents[1]
 TRAIN_DONE = "train_summary.json"
+BEST_VAL_SCORES = "best_val_score.pkl"  # engine.run writes it with the -best.pt weights
 TEST_DONE = "test_summary.json"
 # Data generators an experiment may run: a fixed table of this project's scripts, run as commands.
 GENERATORS = {
@@ -667,7 +668,7 @@ def fusion_tables(exp: Experiment, runs: Sequence[Run]):
             files = [ScoreFile(r.test_dir / "epoch1_test_score.pkl", r.model, r.stream) for r in chosen]
             job = Job(files, labels, dataset=f"{exp.name}/{fold}/seed{seed}")
             if spec.search:
-                job.val_files = [_latest_val(r) for r in chosen]
+                job.val_files = [validation_scores(r) for r in chosen]
                 job.val_labels = Path(_val_labels(exp, chosen[0]))
                 if any(v is None for v in job.val_files):
                     continue
@@ -708,7 +709,15 @@ def ensemble_command(job, options) -> str:
     return shell(cmd)
 
 
-def _latest_val(run: Run) -> Path | None:
+def validation_scores(run: Run) -> Path | None:
+    """The validation scores of the weights the test stage uses: ``best_val_score.pkl`` for a run that
+    chose a best epoch (runs trained before that file existed: the last epoch's, which are the same
+    scores when the best epoch is the last), else the last epoch's ``epoch<E>_val_score.pkl``."""
+    done = run.train_dir / TRAIN_DONE
+    if done.is_file():
+        best = run.train_dir / BEST_VAL_SCORES
+        if json.loads(done.read_text()).get("best_weights") and best.is_file():
+            return best
     found = sorted(run.train_dir.glob("epoch*_val_score.pkl"), key=lambda p: int(p.name[5:].split("_")[0]))
     return found[-1] if found else None
 

@@ -2,7 +2,9 @@
 
 Outputs of a training run (``work_dir``): ``config.yaml``, ``log.txt``, ``metrics.csv``,
 ``training_curves.png``, ``checkpoint.pt`` (full state, for ``--resume``), optional
-``epoch<E>_test_score.pkl``; weight files ``<model_saved_name>-<epoch>-<step>.pt`` (2s-AGCN's names).
+``epoch<E>_test_score.pkl``; with a validation set, ``epoch<E>_val_score.pkl`` of the last epoch and,
+with ``model_selection``, ``best_val_score.pkl`` (the validation scores of the ``-best.pt`` weights);
+weight files ``<model_saved_name>-<epoch>-<step>.pt`` (2s-AGCN's names), ``-best.pt``.
 Outputs of a test run: ``epoch1_test_score.pkl`` (``{sample_name: logits}``), ``test_summary.json``
 (top-1, top-5, mean-class accuracy), ``per_class_accuracy.csv``, ``confusion_matrix.png``,
 ``wrong_samples.csv``.
@@ -54,6 +56,7 @@ from utils.io import save_text
 
 _TRAIN_ONLY_ARGS = ("random_choose", "random_shift", "random_move")
 TRAIN_SUMMARY = "train_summary.json"  # written when a training run has finished every epoch
+BEST_VAL_SCORES = "best_val_score.pkl"  # validation scores of the epoch saved as -best.pt
 
 
 def run(cfg: Config) -> dict[str, Any]:
@@ -322,6 +325,7 @@ def _train(cfg: Config, rt: Runtime, resume: str | None) -> dict[str, Any]:
         }
         last = epoch + 1 == cfg.num_epoch
         if (epoch + 1) % cfg.eval_interval == 0 or last:
+            val_scores: tuple[list[str], np.ndarray] | None = None
             for name, loader in eval_loaders.items():
                 idx, logits = predict(net, loader, rt, amp_dtype=amp_dtype, desc=f"epoch {epoch + 1} {name}")
                 labels = np.asarray(loader.dataset.label)[idx]
@@ -334,6 +338,8 @@ def _train(cfg: Config, rt: Runtime, resume: str | None) -> dict[str, Any]:
                     + ", ".join(f"top{k} {100 * res[f'top{k}']:.2f}%" for k in cfg.show_topk)
                     + f", mean-class {100 * res['mean_class']:.2f}%"
                 )
+                if name == "val":
+                    val_scores = ([loader.dataset.sample_name[i] for i in idx], logits)
                 if rt.is_main and ((cfg.save_score and name == "test") or (name == "val" and last)):
                     # validation scores of the last epoch feed ensemble.py's weight search
                     sample_names = [loader.dataset.sample_name[i] for i in idx]
@@ -346,6 +352,8 @@ def _train(cfg: Config, rt: Runtime, resume: str | None) -> dict[str, Any]:
                 best = {"score": row[selector], "epoch": epoch + 1, "metric": selector}
                 if rt.is_main:
                     save_weights(net, f"{prefix}-best.pt", meta)
+                    if val_scores is not None:  # the validation scores of the -best.pt weights
+                        save_scores(*val_scores, work_dir / BEST_VAL_SCORES, classes=names)
         if rt.is_main and ((epoch + 1) % cfg.save_interval == 0 or last):
             last_weights = str(save_weights(net, f"{prefix}-{epoch}-{global_step}.pt", meta))
             log(f"\tSaved weights {last_weights}")
@@ -375,6 +383,8 @@ def _train(cfg: Config, rt: Runtime, resume: str | None) -> dict[str, Any]:
     summary["weights"] = last_weights
     if best:
         summary["best_weights"] = f"{prefix}-best.pt"
+        if (work_dir / BEST_VAL_SCORES).is_file():
+            summary["best_val_scores"] = str(work_dir / BEST_VAL_SCORES)
     summary["class_names"] = names is not None
     if rt.is_main:  # the mark of a finished run (experiment.py skips it on a rerun)
         save_text(json.dumps(summary, indent=2, default=float) + "\n", work_dir / TRAIN_SUMMARY)

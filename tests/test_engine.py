@@ -19,6 +19,7 @@ from engine.config import parse_config
 from engine.loop import TrainingError
 from engine.run import run
 from engine.runtime import resolve_device
+from engine.scores import read_scores
 from utils.errors import ConfigError, DataError
 from utils.io import load_pickle
 
@@ -204,6 +205,39 @@ def test_validation_split_and_model_selection(tmp_path, tiny_data):
     assert len(scores) == 4 and all(name.endswith("_train.skeleton") for name in scores)
     log = (tmp_path / "work_dir" / "val" / "log.txt").read_text()
     assert "Validation split: 4 of 16" in log and "Best epoch by val_top1" in log
+
+
+def test_best_validation_scores_are_those_of_the_best_weights(tmp_path, tiny_data):
+    """best_val_score.pkl holds the validation scores of -best.pt (for the weight search), whichever
+    epoch that was; epoch<E>_val_score.pkl stays the last epoch's."""
+    argv = tiny_config(
+        tmp_path, tiny_data, name="bv", val_fraction=0.25, model_selection="val", num_epoch=3, base_lr=0.5
+    )
+    summary = run(parse_config(argv))
+    best_file = tmp_path / "work_dir" / "bv" / "best_val_score.pkl"
+    assert summary["best_val_scores"] == str(best_file)
+    names, best_scores = read_scores(best_file)
+    assert len(names) == 4
+    # the -best.pt weights, tested on the training file, give those scores for the validation clips
+    train = {
+        "data_path": str(tiny_data / "train_data_joint.npy"),
+        "label_path": str(tiny_data / "train_label.pkl"),
+    }
+    weights = str(tmp_path / "runs" / "bv-best.pt")
+    test = tiny_config(
+        tmp_path,
+        tiny_data,
+        name="bvt",
+        phase="test",
+        weights=weights,
+        save_score=True,
+        test_feeder_args=train,
+    )
+    run(parse_config(test))
+    tested = dict(zip(*read_scores(tmp_path / "work_dir" / "bvt" / "epoch1_test_score.pkl"), strict=True))
+    np.testing.assert_allclose(np.stack([tested[n] for n in names]), best_scores, rtol=1e-5, atol=1e-5)
+    last_names, _ = read_scores(tmp_path / "work_dir" / "bv" / "epoch3_val_score.pkl")
+    assert sorted(last_names) == sorted(names)
 
 
 def test_options_only_test_feeder_args_train_without_reading_a_test_set(tmp_path, tiny_data):

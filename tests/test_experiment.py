@@ -10,7 +10,7 @@ import yaml
 from conftest import make_tiny_dataset
 
 import experiment
-from engine.experiment import load_experiment, plan
+from engine.experiment import load_experiment, plan, validation_scores
 from utils.errors import ConfigError
 
 SHAPE = (3, 12, 25, 2)
@@ -103,6 +103,8 @@ def test_experiment_runs_reports_and_resumes(tmp_path, folds, capsys):
         summary = json.loads((run.test_dir / "test_summary.json").read_text())
         assert summary["stream"] == run.stream  # the stream override reached both phases
         assert str(run.folder / "weights") in summary["weights"] and summary["weights"].endswith("-best.pt")
+        # the weight search reads the validation scores of the weights that were tested
+        assert validation_scores(run) == run.train_dir / "best_val_score.pkl"
     fused = pd.read_csv(root / "fusion.csv")
     assert sorted(set(fused["fusion"])) == ["both 1:1", "searched"] and len(fused) == 4
     streams = pd.read_csv(root / "streams.csv")
