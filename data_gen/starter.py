@@ -3,8 +3,9 @@
 Written next to the data, sized for it (classes, joints, persons, channels, frames, clip count), from
 the recipes measured on NW-UCLA (BENCHMARKS.md; docs/recipes.md explains every choice):
 
-* ``{out}/configs/<train|test>_<stream>.yaml`` (AGCN) and ``<train|test>_<stream>_impsgnv2.yaml``
-  for the streams joint, bone, joint_motion, bone_motion;
+* ``{out}/configs/<train|test>_<stream>.yaml`` (AGCN), ``<train|test>_<stream>_impsgnv2.yaml`` and
+  ``<train|test>_<stream>_stgcnpp.yaml`` (ST-GCN++) for the streams joint, bone, joint_motion,
+  bone_motion;
 * ``{out}/experiment.yaml``: every model x stream (x fold) trained, tested and fused in one command,
   ``python experiment.py {out}/experiment.yaml``.
 
@@ -36,14 +37,18 @@ MIN_EPOCHS, MAX_EPOCHS = 30, 120
 MIN_SELECTION_CLIPS = 50
 # carve a validation split from the training part (val_fraction) only above this many training clips
 MIN_CARVE_CLIPS = 500
+# ST-GCN++ joint on NW-UCLA, 65 epochs, bf16, two runs at a time (experiments/nw-ucla.yaml)
+STGCNPP_MINUTES = 39.1
 # training throughput measured on NW-UCLA on a 2-core CPU, two runs at a time, bf16 autocast
 # (clip-epochs per second), and the per-clip size it was measured at (joints x persons x frames)
 MEASURED = {
     "impsgnv2": (1020 * 50 / (19.2 * 60), 20 * 1 * 20),
     "agcn": (1020 * 65 / (38.7 * 60), 20 * 1 * 52),
+    "stgcnpp": (1020 * 65 / (STGCNPP_MINUTES * 60), 20 * 1 * 52),
 }
+MODELS = ("agcn", "impsgnv2", "stgcnpp")  # config suffix: "" for AGCN (2s-AGCN's names), else _<model>
 FP32_SLOWER = 2.3  # fp32 against bf16 autocast, ImpSGNv2 training on that CPU (config/make_configs.py)
-AGCN_FRAMES = 52  # CTR-GCN's NW-UCLA window, used by config/nw-ucla
+AGCN_FRAMES = 52  # CTR-GCN's NW-UCLA window, used by config/nw-ucla (AGCN and ST-GCN++)
 
 
 @dataclass
@@ -120,7 +125,9 @@ class Recipe:
     step: list[int]
     validation: str  # "val_part", "val_fraction" or "none"
     model_selection: str  # "val" or "last"
-    optimizer_agcn: str  # "SGD" (enough steps) or "Adam" (few steps: SGD stays on its plateau)
+    optimizer_agcn: (
+        str  # AGCN, ST-GCN++: "SGD" (enough steps) or "Adam" (few steps: SGD stays on its plateau)
+    )
 
 
 def recipe(info: DataInfo) -> Recipe:
@@ -162,7 +169,7 @@ def _samplers(model: str, info: DataInfo) -> tuple[dict[str, Any], dict[str, Any
 
 
 def configs(info: DataInfo, layout: str, dataset: str, model: str, stream: str) -> dict[str, dict[str, Any]]:
-    """The train and test config of ``model`` (agcn, impsgnv2) on ``stream``: ``{file name: config}``."""
+    """The train and test config of ``model`` (agcn, impsgnv2, stgcnpp) on ``stream``: ``{file name: config}``."""
     rec = recipe(info)
     folder = shown(info.folder)
     feeder_stream = {} if stream == "joint" else {"stream": stream}
@@ -181,13 +188,20 @@ def configs(info: DataInfo, layout: str, dataset: str, model: str, stream: str) 
         model_args["seg"] = train_sampler["seg"]
         optim = {"optimizer": "Adam", "base_lr": 0.001, "weight_decay": 0.0001}
         extra: dict[str, Any] = {"loss": "label_smoothing", "label_smoothing": 0.1}
+    elif rec.optimizer_agcn == "SGD" and model == "stgcnpp":  # MMAction2's optimiser, cosine to 0
+        optim = {"optimizer": "SGD", "base_lr": 0.1, "nesterov": True, "weight_decay": 0.0005}
+        extra = {"warm_up_epoch": 5, "lr_scheduler": "cosine"}
     elif rec.optimizer_agcn == "SGD":
         optim = {"optimizer": "SGD", "base_lr": 0.1, "nesterov": True, "weight_decay": 0.0004}
         extra = {"warm_up_epoch": 5}
+    elif model == "stgcnpp":
+        optim = {"optimizer": "Adam", "base_lr": 0.001, "weight_decay": 0.0001}
+        extra = {"lr_scheduler": "cosine"}
     else:
         optim = {"optimizer": "Adam", "base_lr": 0.001, "weight_decay": 0.0001}
         extra = {}
     name = f"{model}_{stream}"
+    model_name = "stgcnpp" if model == "stgcnpp" else f"model.{model}.Model"  # 2s-AGCN-style paths
     test_options = {**feeder_stream, "sampler": test_sampler}
     validation: dict[str, Any] = {}
     if rec.validation == "val_part":
@@ -210,13 +224,13 @@ def configs(info: DataInfo, layout: str, dataset: str, model: str, stream: str) 
         },
         **validation,
         "test_feeder_args": test_options,  # options only: training never reads the test part
-        "model": f"model.{model}.Model",
+        "model": model_name,
         "model_args": model_args,
         **label_map,
         **optim,
         **extra,
         "num_epoch": rec.num_epoch,
-        "step": rec.step,
+        **({} if extra.get("lr_scheduler") == "cosine" else {"step": rec.step}),
         "batch_size": rec.batch_size,
         "test_batch_size": 64,
         "eval_interval": 5,
@@ -240,7 +254,7 @@ def configs(info: DataInfo, layout: str, dataset: str, model: str, stream: str) 
             "label_path": f"{folder}/{held_out}_label.pkl",
             **test_options,
         },
-        "model": f"model.{model}.Model",
+        "model": model_name,
         "model_args": model_args,
         **label_map,
         "phase": "test",
@@ -249,8 +263,13 @@ def configs(info: DataInfo, layout: str, dataset: str, model: str, stream: str) 
         "weights": weights,
         "save_score": True,
     }
-    suffix = "" if model == "agcn" else f"_{model}"
+    suffix = config_suffix(model)
     return {f"train_{stream}{suffix}.yaml": train, f"test_{stream}{suffix}.yaml": test}
+
+
+def config_suffix(model: str) -> str:
+    """The config-name suffix of ``model``: none for AGCN (2s-AGCN's names), ``_<model>`` otherwise."""
+    return "" if model == "agcn" else f"_{model}"
 
 
 class _Dumper(yaml.SafeDumper):
@@ -284,23 +303,17 @@ def experiment(
     config_dir = shown(out_folder / "configs")
     runs = [
         {
-            "model": "agcn",
-            "train": f"{config_dir}/train_{{stream}}.yaml",
-            "test": f"{config_dir}/test_{{stream}}.yaml",
+            "model": model,
+            "train": f"{config_dir}/train_{{stream}}{config_suffix(model)}.yaml",
+            "test": f"{config_dir}/test_{{stream}}{config_suffix(model)}.yaml",
             "streams": list(STREAMS),
-        },
-        {
-            "model": "impsgnv2",
-            "train": f"{config_dir}/train_{{stream}}_impsgnv2.yaml",
-            "test": f"{config_dir}/test_{{stream}}_impsgnv2.yaml",
-            "streams": list(STREAMS),
-        },
+        }
+        for model in MODELS
     ]
     fusion = [
         {"name": "all streams 1:1"},
         {"name": "all streams 4s", "preset": "4s"},
-        {"name": "impsgnv2 4s", "models": ["impsgnv2"], "preset": "4s"},
-        {"name": "agcn 4s", "models": ["agcn"], "preset": "4s"},
+        *({"name": f"{model} 4s", "models": [model], "preset": "4s"} for model in MODELS),
     ]
     if rec.validation != "none":
         fusion.append({"name": "searched on validation", "search": True})
@@ -314,7 +327,7 @@ def experiment(
     spec["set"] = {"num_worker": 0}
     spec["fusion"] = fusion
     spec["parallel"] = {"jobs": "auto", "threads": "auto"}
-    minutes = {m: estimate_minutes(info, m, rec) for m in ("impsgnv2", "agcn")}
+    minutes = {m: estimate_minutes(info, m, rec) for m in MODELS}
     total = len(folders) * len(STREAMS) * sum(minutes.values())
     held_out = "test" if info.has_test else "val (no test part: 2s-AGCN's convention, val is held out)"
     validation = {
@@ -323,14 +336,14 @@ def experiment(
         "none": "none (under 500 training clips; the last epoch is kept)",
     }[rec.validation]
     header = (
-        f"# Starter experiment for {shown(out_folder)}, written by data_gen/custom_gendata.py: AGCN and\n"
-        f"# ImpSGNv2 on four streams{' per split' if len(folders) > 1 else ''}, tested on {held_out}, then fused.\n"
+        f"# Starter experiment for {shown(out_folder)}, written by data_gen/custom_gendata.py: AGCN,\n"
+        f"# ImpSGNv2 and ST-GCN++ on four streams{' per split' if len(folders) > 1 else ''}, tested on {held_out}, then fused.\n"
         f"# {info.n_train} training clips: batch {rec.batch_size}, {rec.num_epoch} epochs "
         f"(about {TARGET_STEPS} steps), weights chosen by {rec.model_selection}; validation: {validation}.\n"
         f"# Rough 2-core CPU time per stream (fp32; NW-UCLA's measured speed, scaled): ImpSGNv2 "
-        f"{minutes['impsgnv2']:.0f} min, AGCN {minutes['agcn']:.0f} min;\n"
-        f"# all {len(folders) * len(STREAMS) * 2} runs, two at a time: about {_duration(total / 2)}. "
-        "Faster: fewer streams or epochs,\n# precision: bf16 on CPUs with AVX512-BF16 (about 2.3x), a GPU; docs/recipes.md.\n"
+        f"{minutes['impsgnv2']:.0f} min, AGCN {minutes['agcn']:.0f} min, ST-GCN++ {minutes['stgcnpp']:.0f} min;\n"
+        f"# all {len(folders) * len(STREAMS) * len(MODELS)} runs, two at a time: about {_duration(total / 2)}. "
+        "Faster: fewer models, streams or epochs,\n# precision: bf16 on CPUs with AVX512-BF16 (about 2.3x), a GPU; docs/recipes.md.\n"
         f"#   python experiment.py {shown(out_folder / 'experiment.yaml')}\n"
     )
     return dump(spec, header)
@@ -377,7 +390,7 @@ def write_starter(
     header = (
         "# Starter config written by data_gen/custom_gendata.py (see docs/custom_data.md); edit freely.\n"
     )
-    for model in ("agcn", "impsgnv2"):
+    for model in MODELS:
         for stream in STREAMS:
             for name, cfg in configs(info, layout, dataset, model, stream).items():
                 files[out_folder / "configs" / name] = dump(cfg, header)

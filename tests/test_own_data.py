@@ -49,8 +49,13 @@ def _shrink(path: Path, work_root: Path, streams: dict[str, list[str]]) -> Path:
     """The starter experiment file, cut to a smoke test: some streams, 2 epochs, tiny widths."""
     spec = yaml.safe_load(path.read_text())
     spec["work_root"] = str(work_root)
-    spec["runs"] = [dict(r, streams=streams[r["model"]]) for r in spec["runs"] if r["model"] in streams]
-    spec["set"] = {"num_worker": 0, "num_epoch": 2, "model_args.base_channel": 8}
+    width = {"stgcnpp": {"model_args.base_channels": 8}}
+    spec["runs"] = [
+        dict(r, streams=streams[r["model"]], set=width.get(r["model"], {"model_args.base_channel": 8}))
+        for r in spec["runs"]
+        if r["model"] in streams
+    ]
+    spec["set"] = {"num_worker": 0, "num_epoch": 2}
     spec["parallel"] = {"jobs": 2, "threads": 1}
     small = path.with_name("smoke.yaml")
     small.write_text(yaml.safe_dump(spec, sort_keys=False))
@@ -93,13 +98,16 @@ def test_three_datasets_from_clips_to_a_fused_report(tmp_path, capsys):
     assert cfg_b["train_feeder_args"]["sampler"]["rotation"] == [0.0, 0.0, 0.3]  # 2D: in-plane only
     assert "val_feeder_args" not in cfg_b and "val_fraction" not in cfg_b  # 12 clips: no validation
     test_b = yaml.safe_load((out_b / "configs" / "test_bone.yaml").read_text())
+    pp_b = yaml.safe_load((out_b / "configs" / "train_joint_stgcnpp.yaml").read_text())
+    assert pp_b["model"] == "stgcnpp" and pp_b["model_args"]["num_person"] == 2  # both persons, like AGCN
+    assert pp_b["model_args"]["in_channels"] == 3 and pp_b["lr_scheduler"] == "cosine" and "step" not in pp_b
     assert test_b["test_feeder_args"]["label_path"] == f"{out_b}/test_label.pkl"
     exp_c = yaml.safe_load((out_c / "experiment.yaml").read_text())
     assert exp_c["folds"] == ["fold0", "fold1"] and exp_c["fold_data"] == f"{out_c}/{{fold}}"
 
     runs = {
         "a": (out_a, {"agcn": ["joint"], "impsgnv2": ["joint"]}),
-        "b": (out_b, {"agcn": ["bone"], "impsgnv2": ["bone"]}),
+        "b": (out_b, {"agcn": ["bone"], "impsgnv2": ["bone"], "stgcnpp": ["joint"]}),
         "c": (out_c, {"impsgnv2": ["joint_motion"]}),
     }
     for key, (out, streams) in runs.items():
@@ -120,7 +128,12 @@ def test_three_datasets_from_clips_to_a_fused_report(tmp_path, capsys):
     val_scores = load_pickle(work / "mocap" / "main" / "seed1" / "agcn_joint" / "epoch2_val_score.pkl")
     assert sorted(val_scores) == load_label_file(out_a / "val_label.pkl")[0]
     fused_b = pd.read_csv(work / "coco2p" / "fusion.csv")
-    assert "searched on validation" not in set(fused_b["fusion"]) and len(fused_b) == 4
+    assert "searched on validation" not in set(fused_b["fusion"]) and len(fused_b) == 5
+    assert fused_b.loc[fused_b["fusion"] == "all streams 1:1", "streams"].item() == 3  # three families
+    scores_pp = load_pickle(
+        work / "coco2p" / "main" / "seed1" / "stgcnpp_test_joint" / "epoch1_test_score.pkl"
+    )
+    assert sorted(scores_pp) == load_label_file(out_b / "test_label.pkl")[0]
     scores_b = load_pickle(work / "coco2p" / "main" / "seed1" / "agcn_test_bone" / "epoch1_test_score.pkl")
     assert sorted(scores_b) == load_label_file(out_b / "test_label.pkl")[0]
     streams_c = pd.read_csv(work / "kinect" / "streams.csv")
