@@ -125,9 +125,8 @@ class Recipe:
     step: list[int]
     validation: str  # "val_part", "val_fraction" or "none"
     model_selection: str  # "val" or "last"
-    optimizer_agcn: (
-        str  # AGCN, ST-GCN++: "SGD" (enough steps) or "Adam" (few steps: SGD stays on its plateau)
-    )
+    # AGCN and ST-GCN++: "SGD" (enough steps) or "Adam" (few steps: SGD stays on its plateau)
+    optimizer_agcn: str
 
 
 def recipe(info: DataInfo) -> Recipe:
