@@ -338,11 +338,11 @@ def _train(cfg: Config, rt: Runtime, resume: str | None) -> dict[str, Any]:
                     + ", ".join(f"top{k} {100 * res[f'top{k}']:.2f}%" for k in cfg.show_topk)
                     + f", mean-class {100 * res['mean_class']:.2f}%"
                 )
+                sample_names = [loader.dataset.sample_name[i] for i in idx]
                 if name == "val":
-                    val_scores = ([loader.dataset.sample_name[i] for i in idx], logits)
+                    val_scores = (sample_names, logits)
                 if rt.is_main and ((cfg.save_score and name == "test") or (name == "val" and last)):
                     # validation scores of the last epoch feed ensemble.py's weight search
-                    sample_names = [loader.dataset.sample_name[i] for i in idx]
                     path = work_dir / f"epoch{epoch + 1}_{name}_score.pkl"
                     save_scores(sample_names, logits, path, classes=names)
             selector = {"val": "val_top1", "test": "test_top1"}.get(cfg.model_selection)
