@@ -180,7 +180,7 @@ def _run(args: argparse.Namespace) -> int:
         return 0
     print(
         f"experiment {exp.name}: {len(runs)} runs ({len(exp.runs)} model(s), {len(exp.folds)} fold(s), "
-        f"{len(exp.seeds)} seed(s)); {exp.jobs} at a time with {exp.threads} thread(s) each; outputs in {exp.root}"
+        f"{len(exp.all_seeds)} seed(s)); {exp.jobs} at a time with {exp.threads} thread(s) each; outputs in {exp.root}"
     )
     failed = []
     if args.stage in ("all", "data"):

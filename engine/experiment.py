@@ -15,15 +15,17 @@ An experiment file (YAML, read with ``safe_load``; unknown keys are errors)::
         test: config/nw-ucla/test_{stream}_impsgnv2.yaml
         streams: [joint, bone, joint_motion, bone_motion]
         set: {num_epoch: 40}                    # overrides for this model's runs ({stream} etc. substituted)
+        seeds: [1, 2, 3]                        # optional: this model's seeds (default: the top-level seeds)
     set: {num_worker: 0}                        # overrides for every run
     seeds: [1]                                  # each seed is a full repetition
     folds: [fold0, fold1]                       # optional: k folds or named splits ...
     fold_data: ./data/sbu/{fold}                # ... each fold's data folder (replaces the configs')
-    fusion:                                     # fused per fold and seed, then averaged
+    fusion:                                     # fused per fold and seed, then averaged over them
       - {name: all 1:1}
       - {name: 4s, preset: 4s}
       - {name: impsgnv2 4s, models: [impsgnv2], preset: 4s}
       - {name: searched, search: true}          # weights chosen on the validation split
+      - {name: 4s seeds, preset: 4s, seed_ensemble: true}  # each stream averaged over its seeds, then fused
     parallel: {jobs: auto, threads: auto}       # runs at once x threads each
 
 Each training run lives in ``<work_root>/<name>/<fold>/seed<seed>/<model>_<stream>/`` with its weights
@@ -69,9 +71,9 @@ GENERATORS = {
 }
 OPTIONAL_GENERATORS = {"mmaction_convert": "data_gen/mmaction_convert.py"}
 TOP_KEYS = {"name", "work_root", "data", "runs", "set", "seeds", "folds", "fold_data", "fusion", "parallel"}
-RUN_KEYS = {"model", "train", "test", "streams", "set"}
+RUN_KEYS = {"model", "train", "test", "streams", "set", "seeds"}
 DATA_KEYS = {"generator", "args", "creates"}
-FUSION_KEYS = {"name", "models", "streams", "preset", "weights", "softmax", "search"}
+FUSION_KEYS = {"name", "models", "streams", "preset", "weights", "softmax", "search", "seed_ensemble"}
 PARALLEL_KEYS = {"jobs", "threads", "gpus_per_run"}
 
 
@@ -95,6 +97,7 @@ class ModelRuns:
     test: str | None
     streams: list[str]
     set: dict[str, Any] = field(default_factory=dict)
+    seeds: list[int] | None = None  # None: the experiment's seeds
 
 
 @dataclass
@@ -106,6 +109,9 @@ class FusionSpec:
     weights: list[float] | None = None
     softmax: bool = False
     search: bool = False
+    # one fusion of every seed per fold: each (model, stream)'s scores averaged over its seeds (its
+    # weight split evenly among them), instead of one fusion per seed averaged afterwards
+    seed_ensemble: bool = False
 
 
 @dataclass
@@ -127,6 +133,15 @@ class Experiment:
     @property
     def root(self) -> Path:
         return self.work_root / self.name
+
+    def seeds_of(self, runs: ModelRuns) -> list[int]:
+        return self.seeds if runs.seeds is None else runs.seeds
+
+    @property
+    def all_seeds(self) -> list[int]:
+        """The experiment's seeds, then any further seeds that only some models run."""
+        extra = sorted({s for mr in self.runs for s in self.seeds_of(mr)} - set(self.seeds))
+        return [*self.seeds, *extra]
 
 
 def _flags(args: Mapping[str, Any]) -> list[str]:
@@ -152,6 +167,19 @@ def _check_keys(obj: Any, valid: set[str], where: str) -> dict[str, Any]:
         if key not in valid:
             raise ConfigError(unknown_key_message(str(key), valid, where))
     return dict(obj)
+
+
+def _seed_list(value: Any, where: str) -> list[int]:
+    seeds = [value] if isinstance(value, int) and not isinstance(value, bool) else value
+    if (
+        not isinstance(seeds, list)
+        or not seeds
+        or not all(isinstance(s, int) and not isinstance(s, bool) for s in seeds)
+    ):
+        raise ConfigError(f"{where}: expected a list of integers, got {value!r}")
+    if len(set(seeds)) != len(seeds):
+        raise ConfigError(f"{where}: each seed once, got {value!r}")
+    return list(seeds)
 
 
 def _auto_jobs(jobs: Any, gpus_per_run: int) -> int:
@@ -214,9 +242,17 @@ def load_experiment(path: str | Path) -> Experiment:
                     cfg = entry[key].format(stream=s)
                     if not Path(cfg).is_file():
                         raise ConfigError(f"{where(f'runs[{i}].{key}')}: no config file {cfg} (stream {s})")
+        own_seeds = None
+        if "seeds" in entry:
+            own_seeds = _seed_list(entry["seeds"], where(f"runs[{i}].seeds"))
         runs.append(
             ModelRuns(
-                entry["model"], entry["train"], entry.get("test"), list(streams), dict(entry.get("set") or {})
+                entry["model"],
+                entry["train"],
+                entry.get("test"),
+                list(streams),
+                dict(entry.get("set") or {}),
+                own_seeds,
             )
         )
     if not runs:
@@ -224,10 +260,7 @@ def load_experiment(path: str | Path) -> Experiment:
     names = [r.model for r in runs]
     if len(set(names)) != len(names):
         raise ConfigError(f"{where('runs')}: model names must be distinct, got {names}")
-    seeds = top.get("seeds", [1])
-    seeds = [seeds] if isinstance(seeds, int) else seeds
-    if not seeds or not all(isinstance(s, int) and not isinstance(s, bool) for s in seeds):
-        raise ConfigError(f"{where('seeds')}: expected a list of integers, got {seeds!r}")
+    seeds = _seed_list(top.get("seeds", [1]), where("seeds"))
     folds = top.get("folds") or ["main"]
     if isinstance(folds, int):
         folds = [f"fold{k}" for k in range(folds)]
@@ -240,6 +273,11 @@ def load_experiment(path: str | Path) -> Experiment:
         spec = _check_keys(spec, FUSION_KEYS, where(f"fusion[{i}]"))
         if not isinstance(spec.get("name"), str):
             raise ConfigError(f"{where(f'fusion[{i}].name')}: expected a name for the fusion row")
+        if spec.get("seed_ensemble") and spec.get("search"):
+            raise ConfigError(
+                f"{where(f'fusion[{i}]')}: search and seed_ensemble together are not supported "
+                "(each seed has its own validation split); use one of them"
+            )
         fusion.append(FusionSpec(**spec))
     par = _check_keys(top.get("parallel") or {}, PARALLEL_KEYS, where("parallel"))
     gpus_per_run = int(par.get("gpus_per_run", 1))
@@ -304,8 +342,10 @@ def plan(exp: Experiment) -> list[Run]:
     """Every run of the experiment, in a stable order (fold, seed, model, stream)."""
     out = []
     for fold in exp.folds:
-        for seed in exp.seeds:
+        for seed in exp.all_seeds:
             for mr in exp.runs:
+                if seed not in exp.seeds_of(mr):
+                    continue
                 for stream in mr.streams:
                     out.append(
                         Run(
@@ -625,17 +665,30 @@ def tasks_for(exp: Experiment, runs: Sequence[Run], only: str | None = None) -> 
 # ---------------------------------------------------------------------------------------------
 # fusion and report
 def fusion_tables(exp: Experiment, runs: Sequence[Run]):
-    """Per-stream and fused accuracies for every fold and seed (DataFrames), and the fused scores."""
+    """Per-stream and fused accuracies for every fold and seed (DataFrames), and the fused scores.
+
+    A fusion is computed per fold and seed, for each seed that every model it fuses was trained
+    with; a ``seed_ensemble`` fusion once per fold, over all of its seeds (its ``seed`` is ``all``).
+    A fusion waits until every run it fuses has its test: no row from a part of its streams.
+    """
     import pandas as pd
 
-    from engine.fusion import PRESETS, FusionOptions, Job, ScoreFile, run_job
+    from engine.fusion import PRESETS
 
+    for spec in exp.fusion:
+        if spec.preset and spec.preset not in PRESETS:
+            raise ConfigError(
+                f"{exp.path}: fusion '{spec.name}'.preset: unknown preset {spec.preset!r} (known: {', '.join(PRESETS)})"
+            )
     stream_rows, fused_rows, details = [], [], {}
     groups: dict[tuple[str, int], list[Run]] = {}
     for run in runs:
         groups.setdefault((run.fold, run.seed), []).append(run)
+    by_fold: dict[str, list[Run]] = {}
     for (fold, seed), members in groups.items():
-        tested = [r for r in members if r.test_config and (r.test_dir / TEST_DONE).is_file()]
+        members = [r for r in members if r.test_config]
+        by_fold.setdefault(fold, []).extend(members)
+        tested = [r for r in members if (r.test_dir / TEST_DONE).is_file()]
         for r in tested:
             res = json.loads((r.test_dir / TEST_DONE).read_text())
             stream_rows.append(
@@ -649,49 +702,104 @@ def fusion_tables(exp: Experiment, runs: Sequence[Run]):
                     "mean_class": res.get("mean_class", np.nan),
                 }
             )
-        if not tested:
-            continue
-        labels = _test_labels(exp, tested[0])
         for spec in exp.fusion:
-            chosen = [
-                r
-                for r in tested
-                if (not spec.models or r.model in spec.models)
-                and (not spec.streams or r.stream in spec.streams)
-            ]
-            if not chosen:
-                continue
-            if spec.preset and spec.preset not in PRESETS:
-                raise ConfigError(
-                    f"{exp.path}: fusion '{spec.name}'.preset: unknown preset {spec.preset!r} (known: {', '.join(PRESETS)})"
-                )
-            files = [ScoreFile(r.test_dir / "epoch1_test_score.pkl", r.model, r.stream) for r in chosen]
-            job = Job(files, labels, dataset=f"{exp.name}/{fold}/seed{seed}")
-            if spec.search:
-                job.val_files = [validation_scores(r) for r in chosen]
-                job.val_labels = Path(_val_labels(exp, chosen[0]))
-                if any(v is None for v in job.val_files):
-                    continue
-            options = FusionOptions(
-                preset=spec.preset, weights=spec.weights, softmax=spec.softmax, search=spec.search
-            )
-            with contextlib.redirect_stdout(io.StringIO()):
-                table = run_job(options, job, many=False)
-            row = table[table["model"].str.startswith("fusion")].iloc[0]
-            fused_rows.append(
-                {
-                    "fold": fold,
-                    "seed": seed,
-                    "fusion": spec.name,
-                    "streams": len(chosen),
-                    "top1": row["top1"],
-                    "top5": row["top5"],
-                    "mean_class": row["mean_class"],
-                    "weights": ":".join(f"{w:g}" for w in table["weight"].iloc[: len(chosen)]),
-                }
-            )
-            details[(fold, seed, spec.name)] = (job, options, ensemble_command(job, options))
+            fused_models = [mr for mr in exp.runs if not spec.models or mr.model in spec.models]
+            if spec.seed_ensemble or any(seed not in exp.seeds_of(mr) for mr in fused_models):
+                continue  # this seed lacks a model the fusion needs
+            result = _fuse_one(exp, spec, _chosen(spec, members), fold, seed)
+            if result is not None:
+                fused_rows.append(result[0])
+                details[(fold, seed, spec.name)] = result[1]
+    for fold, members in by_fold.items():
+        for spec in exp.fusion:
+            if spec.seed_ensemble:
+                result = _fuse_one(exp, spec, _chosen(spec, members), fold, "all")
+                if result is not None:
+                    fused_rows.append(result[0])
+                    details[(fold, "all", spec.name)] = result[1]
     return pd.DataFrame(stream_rows), pd.DataFrame(fused_rows), details
+
+
+def _chosen(spec: FusionSpec, tested: Sequence[Run]) -> list[Run]:
+    return [
+        r
+        for r in tested
+        if (not spec.models or r.model in spec.models) and (not spec.streams or r.stream in spec.streams)
+    ]
+
+
+def seed_ensemble_weights(spec: FusionSpec, chosen: Sequence[Run]) -> list[float]:
+    """One weight per score file of a seed ensemble: each (model, stream)'s weight (the spec's
+    ``weights`` in the order of those pairs, its ``preset``'s weight for the stream, else 1) split
+    evenly among the seeds that have its scores, so its fused scores are the seeds' mean."""
+    from engine.fusion import PRESETS
+
+    pairs = list(dict.fromkeys((r.model, r.stream) for r in chosen))
+    if spec.weights is not None:
+        if len(spec.weights) != len(pairs):
+            raise ConfigError(
+                f"fusion '{spec.name}'.weights: {len(spec.weights)} values for {len(pairs)} model x stream "
+                f"pairs ({', '.join(f'{m} {s}' for m, s in pairs)})"
+            )
+        base = dict(zip(pairs, map(float, spec.weights)))
+    elif spec.preset:
+        table = PRESETS[spec.preset]
+        missing = sorted({s for _m, s in pairs if s not in table})
+        if missing:
+            raise ConfigError(
+                f"fusion '{spec.name}'.preset {spec.preset}: no weight for stream(s) {', '.join(missing)} "
+                f"(it has {', '.join(table)})"
+            )
+        base = {(m, s): table[s] for m, s in pairs}
+    else:
+        base = dict.fromkeys(pairs, 1.0)
+    count = {p: sum((r.model, r.stream) == p for r in chosen) for p in pairs}
+    return [base[(r.model, r.stream)] / count[(r.model, r.stream)] for r in chosen]
+
+
+def _fuse_one(exp: Experiment, spec: FusionSpec, chosen: list[Run], fold: str, seed: int | str):
+    """One fused row (and its job, options and ensemble command), or None when a run it fuses has no
+    test yet."""
+    from engine.fusion import FusionOptions, Job, ScoreFile, run_job
+
+    if not chosen or not all((r.test_dir / TEST_DONE).is_file() for r in chosen):
+        return None
+    if spec.seed_ensemble:
+        chosen = sorted(chosen, key=lambda r: (*_stream_index(exp, r), r.seed))
+    labels = _test_labels(exp, chosen[0])
+    files = [ScoreFile(r.test_dir / "epoch1_test_score.pkl", r.model, r.stream) for r in chosen]
+    job = Job(files, labels, dataset=f"{exp.name}/{fold}/seed{seed}")
+    if spec.search:
+        job.val_files = [validation_scores(r) for r in chosen]
+        job.val_labels = Path(_val_labels(exp, chosen[0]))
+        if any(v is None for v in job.val_files):
+            return None
+    if spec.seed_ensemble:
+        options = FusionOptions(weights=seed_ensemble_weights(spec, chosen), softmax=spec.softmax)
+    else:
+        options = FusionOptions(
+            preset=spec.preset, weights=spec.weights, softmax=spec.softmax, search=spec.search
+        )
+    with contextlib.redirect_stdout(io.StringIO()):
+        table = run_job(options, job, many=False)
+    row = table[table["model"].str.startswith("fusion")].iloc[0]
+    fused = {
+        "fold": fold,
+        "seed": seed,
+        "fusion": spec.name,
+        "streams": len(chosen),
+        "top1": row["top1"],
+        "top5": row["top5"],
+        "mean_class": row["mean_class"],
+        "weights": ":".join(f"{w:g}" for w in table["weight"].iloc[: len(chosen)]),
+    }
+    return fused, (job, options, ensemble_command(job, options))
+
+
+def _stream_index(exp: Experiment, run: Run) -> tuple[int, int]:
+    """(model, stream) position in the experiment file: a seed ensemble's files in that order."""
+    i, mr = next((i, mr) for i, mr in enumerate(exp.runs) if mr.model == run.model)
+    return i, mr.streams.index(run.stream)
 
 
 def ensemble_command(job, options) -> str:
@@ -701,7 +809,7 @@ def ensemble_command(job, options) -> str:
     if options.preset:
         cmd += ["--preset", options.preset]
     if options.weights:
-        cmd += ["--weights", *(f"{w:g}" for w in options.weights)]
+        cmd += ["--weights", *(f"{w:.10g}" for w in options.weights)]
     if options.softmax:
         cmd.append("--softmax")
     if options.search:

@@ -177,9 +177,9 @@ def write_report(
         fused_summary["weights"] = [weights[f] for f in fused_summary["fusion"]]
     curves = _plot_curves(exp, runs, out)
     confusion = _confusion(details, exp, out)
-    groups = len(exp.folds) * len(exp.seeds)
+    groups = len(exp.folds) * len(exp.all_seeds)
     spread = (
-        f"mean and standard deviation over {len(exp.folds)} fold(s) x {len(exp.seeds)} seed(s)"
+        f"mean and standard deviation over {len(exp.folds)} fold(s) x {len(exp.all_seeds)} seed(s)"
         if groups > 1
         else "one fold, one seed"
     )
@@ -205,7 +205,8 @@ def write_report(
     if curves:
         md += ["## Training curves\n", *[f"![{p.stem}]({p.name})\n" for p in curves]]
     fusion_commands = [
-        f"# {key[2]} ({key[0]}, seed {key[1]})\n{cmd}" for key, (_j, _o, cmd) in details.items()
+        f"# {key[2]} ({key[0]}, {'all seeds' if key[1] == 'all' else f'seed {key[1]}'})\n{cmd}"
+        for key, (_j, _o, cmd) in details.items()
     ]
     commands = [*commands, *fusion_commands]
     md += [

@@ -163,3 +163,122 @@ def test_shipped_experiment_files_load_and_plan(name):
     runs = plan(exp)
     assert runs and all((ROOT / r.train_config).is_file() for r in runs)
     assert all(r.test_config is None or (ROOT / r.test_config).is_file() for r in runs)
+
+
+def test_seed_ensemble_averages_each_stream_over_its_seeds(tmp_path, capsys):
+    """Per-model seeds: a model trained with more seeds than another. Per-seed fusions exist only for
+    seeds every fused model has; a seed ensemble averages each (model, stream) over its seeds, and its
+    ensemble.py command gives the same result."""
+    import pickle
+
+    import numpy as np
+
+    import ensemble
+    from engine.experiment import fusion_tables, seed_ensemble_weights
+
+    rng = np.random.default_rng(0)
+    names = [f"clip{i:02d}" for i in range(40)]
+    labels = rng.integers(0, 4, len(names))
+    with open(tmp_path / "val_label.pkl", "wb") as f:
+        pickle.dump((names, labels.tolist()), f)
+    cfg = {"test_feeder_args": {"label_path": str(tmp_path / "val_label.pkl")}}
+    (tmp_path / "test.yaml").write_text(yaml.safe_dump(cfg))
+    (tmp_path / "train.yaml").write_text(yaml.safe_dump({}))
+    spec = {
+        "name": "seeded",
+        "work_root": str(tmp_path / "out"),
+        "runs": [
+            {
+                "model": "a",
+                "train": str(tmp_path / "train.yaml"),
+                "test": str(tmp_path / "test.yaml"),
+                "streams": ["joint", "bone"],
+                "seeds": [1, 2, 3],
+            },
+            {
+                "model": "b",
+                "train": str(tmp_path / "train.yaml"),
+                "test": str(tmp_path / "test.yaml"),
+                "streams": ["joint"],
+            },
+        ],
+        "fusion": [
+            {"name": "all 4s", "preset": "4s"},
+            {"name": "a 1:1", "models": ["a"]},
+            {"name": "all 4s seeds", "preset": "4s", "seed_ensemble": True},
+        ],
+    }
+    path = tmp_path / "seeded.yaml"
+    path.write_text(yaml.safe_dump(spec))
+    exp = load_experiment(path)
+    runs = plan(exp)
+    # order: seed, then model and stream as in the file; b only with the top-level seed 1
+    expected = ["1/a_joint", "1/a_bone", "1/b_joint", "2/a_joint", "2/a_bone", "3/a_joint", "3/a_bone"]
+    assert [r.key for r in runs] == ["main/seed" + key for key in expected]
+    scores = {}
+    for run in runs:  # noisy scores: each seed right on a different part of the samples
+        s = rng.normal(size=(len(names), 4)).astype(np.float32)
+        s[np.arange(len(names)), labels] += rng.uniform(0, 2.5, len(names)).astype(np.float32)
+        scores[run.key] = s
+        run.test_dir.mkdir(parents=True)
+        with open(run.test_dir / "epoch1_test_score.pkl", "wb") as f:
+            pickle.dump(dict(zip(names, s)), f)
+        (run.test_dir / "test_summary.json").write_text(
+            json.dumps({"top1": float((s.argmax(1) == labels).mean())})
+        )
+    streams, fused, details = fusion_tables(exp, runs)
+    assert len(streams) == 7
+    rows = {(r.fusion, str(r.seed)): r.top1 for r in fused.itertuples()}
+    assert sorted(rows) == [
+        ("a 1:1", "1"),
+        ("a 1:1", "2"),
+        ("a 1:1", "3"),
+        ("all 4s", "1"),
+        ("all 4s seeds", "all"),
+    ]
+
+    def acc(m):
+        return float((m.argmax(1) == labels).mean())
+
+    per_seed = (
+        scores["main/seed1/a_joint"] * 2 + scores["main/seed1/a_bone"] * 2 + scores["main/seed1/b_joint"] * 2
+    )
+    assert rows[("all 4s", "1")] == pytest.approx(acc(per_seed))
+    mean_a = {
+        s: np.mean([scores[f"main/seed{k}/a_{s}"] for k in (1, 2, 3)], axis=0) for s in ("joint", "bone")
+    }
+    ensemble_scores = 2 * mean_a["joint"] + 2 * mean_a["bone"] + 2 * scores["main/seed1/b_joint"]
+    assert rows[("all 4s seeds", "all")] == pytest.approx(acc(ensemble_scores))
+    job, options, command = details[("main", "all", "all 4s seeds")]
+    order = [f"main/seed{k}/a_{s}" for s in ("joint", "bone") for k in (1, 2, 3)] + ["main/seed1/b_joint"]
+    assert [f.path for f in job.files] == [
+        exp.root / key.replace("a_", "a_test_").replace("b_", "b_test_") / "epoch1_test_score.pkl"
+        for key in order
+    ]
+    assert options.weights == pytest.approx([2 / 3] * 6 + [2])
+    chosen = [r for r in runs if r.model == "a"] + [runs[2]]
+    assert seed_ensemble_weights(exp.fusion[2], chosen)[:2] == pytest.approx([2 / 3, 2 / 3])
+    # the report's ensemble.py command reproduces the seed ensemble
+    args = command.split()[2:]
+    capsys.readouterr()
+    assert ensemble.main(args) == 0
+    out = capsys.readouterr().out
+    assert f"{100 * acc(ensemble_scores):.2f}" in out.split("fusion")[-1]
+    # a run without its test holds back the fusions that need it, not the others
+    (runs[-1].test_dir / "test_summary.json").unlink()
+    _streams, fused, _details = fusion_tables(exp, runs)
+    assert sorted((r.fusion, str(r.seed)) for r in fused.itertuples()) == [
+        ("a 1:1", "1"),
+        ("a 1:1", "2"),
+        ("all 4s", "1"),
+    ]
+    # search and seed_ensemble together are refused; so are repeated seeds
+    spec["fusion"].append({"name": "bad", "search": True, "seed_ensemble": True})
+    path.write_text(yaml.safe_dump(spec))
+    with pytest.raises(ConfigError, match="search and seed_ensemble together"):
+        load_experiment(path)
+    spec["fusion"].pop()
+    spec["runs"][0]["seeds"] = [1, 1]
+    path.write_text(yaml.safe_dump(spec))
+    with pytest.raises(ConfigError, match=r"runs\[0\].seeds: each seed once"):
+        load_experiment(path)
