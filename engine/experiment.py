@@ -44,6 +44,7 @@ import shlex
 import subprocess
 import sys
 import time
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -732,29 +733,19 @@ def seed_ensemble_weights(spec: FusionSpec, chosen: Sequence[Run]) -> list[float
     """One weight per score file of a seed ensemble: each (model, stream)'s weight (the spec's
     ``weights`` in the order of those pairs, its ``preset``'s weight for the stream, else 1) split
     evenly among the seeds that have its scores, so its fused scores are the seeds' mean."""
-    from engine.fusion import PRESETS
+    from engine.fusion import FusionOptions, ScoreFile, resolve_weights
 
     pairs = list(dict.fromkeys((r.model, r.stream) for r in chosen))
-    if spec.weights is not None:
-        if len(spec.weights) != len(pairs):
-            raise ConfigError(
-                f"fusion '{spec.name}'.weights: {len(spec.weights)} values for {len(pairs)} model x stream "
-                f"pairs ({', '.join(f'{m} {s}' for m, s in pairs)})"
-            )
-        base = dict(zip(pairs, map(float, spec.weights)))
-    elif spec.preset:
-        table = PRESETS[spec.preset]
-        missing = sorted({s for _m, s in pairs if s not in table})
-        if missing:
-            raise ConfigError(
-                f"fusion '{spec.name}'.preset {spec.preset}: no weight for stream(s) {', '.join(missing)} "
-                f"(it has {', '.join(table)})"
-            )
-        base = {(m, s): table[s] for m, s in pairs}
-    else:
-        base = dict.fromkeys(pairs, 1.0)
-    count = {p: sum((r.model, r.stream) == p for r in chosen) for p in pairs}
-    return [base[(r.model, r.stream)] / count[(r.model, r.stream)] for r in chosen]
+    try:
+        base = resolve_weights(
+            FusionOptions(preset=spec.preset, weights=spec.weights),
+            [ScoreFile(Path(f"{m}_{s}"), m, s) for m, s in pairs],
+        )
+    except ConfigError as exc:
+        raise ConfigError(f"fusion '{spec.name}' (one weight per model x stream): {exc}") from None
+    count = Counter((r.model, r.stream) for r in chosen)
+    weight = dict(zip(pairs, base.tolist()))
+    return [weight[(r.model, r.stream)] / count[(r.model, r.stream)] for r in chosen]
 
 
 def _fuse_one(exp: Experiment, spec: FusionSpec, chosen: list[Run], fold: str, seed: int | str):
