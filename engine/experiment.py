@@ -721,10 +721,11 @@ def fusion_tables(exp: Experiment, runs: Sequence[Run]):
     return pd.DataFrame(stream_rows), pd.DataFrame(fused_rows), details
 
 
-def _chosen(spec: FusionSpec, tested: Sequence[Run]) -> list[Run]:
+def _chosen(spec: FusionSpec, runs: Sequence[Run]) -> list[Run]:
+    """The runs a fusion takes: its models' and streams' (all when it names none)."""
     return [
         r
-        for r in tested
+        for r in runs
         if (not spec.models or r.model in spec.models) and (not spec.streams or r.stream in spec.streams)
     ]
 
