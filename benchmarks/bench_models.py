@@ -61,6 +61,8 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from utils.memory import TRAINING, keep_freed_memory  # noqa: E402
+
 DTYPES = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
 MODELS = ("agcn", "aagcn", "sgn", "impsgnv2", "stgcn", "stgcnpp", "posec3d")
 MMACTION2_BASELINE = ("stgcn", "stgcnpp", "posec3d")  # baseline: MMAction2 itself, timed elsewhere
@@ -451,6 +453,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--warmup", type=int, default=1, help="untimed steps per variant first (compiled: >= 2)")
     p.add_argument("--threads", type=int, default=None, help="torch.set_num_threads")
     p.add_argument(
+        "--malloc",
+        choices=["glibc", "training"],
+        default="glibc",
+        help="glibc: the allocator's defaults (how the original code runs); training: the settings "
+        "main.py applies (utils.memory.TRAINING), for every variant in this process",
+    )
+    p.add_argument(
         "--clock",
         choices=["wall", "cpu"],
         default="wall",
@@ -471,6 +480,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> list[dict]:
     args = parse_args(argv)
+    if args.malloc == "training" and not keep_freed_memory(**TRAINING):
+        print("note: --malloc training had no effect (not glibc, or MALLOC_* already set)")
     if args.threads:
         torch.set_num_threads(args.threads)
     device = torch.device(args.device)
@@ -490,7 +501,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
     header = (
         f"Training steps on {device} ({torch.get_num_threads()} threads, torch {torch.__version__}); "
         f"fastest and median of {args.repeats} interleaved steps ({'CPU' if args.clock == 'cpu' else 'wall'} "
-        f"seconds); load average {before} before, {after} after."
+        f"seconds); load average {before} before, {after} after; allocator: {args.malloc}."
     )
     if peak:
         header += f" {peak_line(peak)}."

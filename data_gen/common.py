@@ -33,6 +33,7 @@ import numpy as np
 
 from utils.errors import ConfigError, DataError
 from utils.io import NpyWriter, save_label_file, save_text
+from utils.memory import GENDATA, keep_freed_memory
 
 # concurrent.futures, multiprocessing, threading and json are imported where they are used: a run
 # that needs no worker pool (a small folder) does not pay for loading them.
@@ -643,33 +644,6 @@ def add_common_arguments(parser: Any, workers: bool = True) -> None:
     parser.add_argument("--verbose", action="store_true", help="debug logging")
 
 
-def keep_freed_memory() -> bool:
-    """Ask glibc to keep freed memory for reuse (``mallopt``); False where that is not glibc.
-
-    Parsing allocates and frees arrays of a few hundred KB per file. By default glibc returns such
-    memory to the system and then faults it in again, page by page, for the next file: on NTU that
-    was a third of the run's CPU time, all of it in the kernel. The resident set does not grow
-    (it stays at the largest working set of one file); forked workers inherit the setting.
-    """
-    if not sys.platform.startswith("linux"):
-        return False
-    try:
-        import ctypes
-
-        libc = ctypes.CDLL(None)
-        M_TRIM_THRESHOLD, M_TOP_PAD, M_MMAP_THRESHOLD = -1, -2, -3
-        return all(
-            libc.mallopt(option, value) == 1
-            for option, value in (
-                (M_MMAP_THRESHOLD, 16 << 20),
-                (M_TRIM_THRESHOLD, 128 << 20),
-                (M_TOP_PAD, 16 << 20),
-            )
-        )
-    except (OSError, AttributeError):
-        return False
-
-
 def cli(run: Callable[[], RunSummary]) -> int:
     """Run a generator from ``main``: one-line errors, SIGTERM/Ctrl-C cleanup, exit code.
 
@@ -678,7 +652,7 @@ def cli(run: Callable[[], RunSummary]) -> int:
     ``error:`` line naming the path and gives 2. In every case nothing unfinished is published and
     the temporary files are gone; splits completed earlier stay.
     """
-    keep_freed_memory()
+    keep_freed_memory(**GENDATA)
     try:
         with sigterm_as_interrupt():
             summary = run()

@@ -18,6 +18,7 @@ import torch
 import torch.distributed as dist
 
 from utils.errors import ConfigError
+from utils.memory import TRAINING, keep_freed_memory
 
 
 @dataclass(frozen=True)
@@ -98,7 +99,9 @@ def resolve_device(spec: Any, local_rank: int = 0) -> torch.device:
 
 
 def setup_runtime(device_spec: Any) -> Runtime:
-    """Resolve the device and, under torchrun, join the process group."""
+    """Resolve the device and, under torchrun, join the process group. Also keeps glibc from
+    returning and re-faulting the activations' memory every step (:mod:`utils.memory`)."""
+    keep_freed_memory(**TRAINING)
     world_size = int(os.environ.get("WORLD_SIZE", "1"))
     if world_size <= 1:
         return Runtime(device=resolve_device(device_spec))
