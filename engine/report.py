@@ -8,6 +8,7 @@ Written by ``experiment.py`` into ``<work_root>/<name>/``: ``report.md``, ``repo
 from __future__ import annotations
 
 import html
+import os
 import platform
 import re
 import time
@@ -30,9 +31,7 @@ def _machine() -> str:
 
     cpu = platform.processor() or platform.machine()
     dev = f"GPU {torch.cuda.get_device_name(0)}" if torch.cuda.is_available() else f"CPU ({cpu})"
-    cores = (
-        len(__import__("os").sched_getaffinity(0)) if hasattr(__import__("os"), "sched_getaffinity") else "?"
-    )
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     return f"{dev}, {cores} cores, torch {torch.__version__}, Python {platform.python_version()}"
 
 
