@@ -27,8 +27,12 @@ xsub epoch (40,091 samples). ``--compile-models`` limits compiling to some model
 a training step costs tens of seconds, also on a GPU).
 
 ``--layers`` adds, per model, a table by layer type (GEMM, batched matmul, convolution forward /
-backward, everything else): FLOPs (``torch.utils.flop_counter``), self time (``torch.profiler``)
-and the achieved GFLOP/s, for the baseline and ours in fp32.
+backward, normalisation, everything else) for the baseline and ours in fp32: FLOPs
+(``torch.utils.flop_counter``), seconds (each aten op timed around its call by a dispatch mode,
+``OpTimer``; on CUDA the profiler's kernel time), GFLOP/s and its share of the fp32 matrix peak
+(the faster of a 4096^3 GEMM and the same product as a oneDNN / cuDNN 1x1 convolution, measured
+first); and each code's floor, its matrix FLOPs at that peak, which bounds the speed-up any code
+doing the same FLOPs can reach on this machine (``x max``: the baseline's step over ours' floor).
 
     python benchmarks/bench_models.py --model agcn --repeats 5                # T = 100
     python benchmarks/bench_models.py --model agcn --frames 300 --layers
@@ -56,6 +60,8 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
+from torch.utils._python_dispatch import TorchDispatchMode
+from torch.utils.flop_counter import FlopCounterMode
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
@@ -193,8 +199,6 @@ def autocast(device: torch.device, precision: str) -> contextlib.AbstractContext
 
 def count_flops(fn: Callable[[], object]) -> float:
     """FLOPs of one call of ``fn`` (torch.utils.flop_counter: matmuls and convolutions, 2 per MAC)."""
-    from torch.utils.flop_counter import FlopCounterMode
-
     counter = FlopCounterMode(display=False)
     with counter:
         fn()
@@ -279,7 +283,7 @@ def variants_of(case: Case, args: argparse.Namespace, device: torch.device) -> l
     return out
 
 
-def run_case(name: str, args: argparse.Namespace, device: torch.device) -> dict:
+def run_case(name: str, args: argparse.Namespace, device: torch.device, peak: float | None = None) -> dict:
     case = build_case(name, args, device)
     variants = variants_of(case, args, device)
     for v in variants:
@@ -308,12 +312,17 @@ def run_case(name: str, args: argparse.Namespace, device: torch.device) -> dict:
             row["payback_steps"] = math.ceil(row["compile_s"] / saved) if saved > 0 else None
             row["epoch_steps"] = math.ceil(NTU60_XSUB_TRAIN / len(case.y))
         rows.append(row)
-    layers = layer_table(case, device) if args.layers else None
+    layers = None
+    if args.layers:
+        steps = {"ours": min(eager["fp32"].times)} if "fp32" in eager else {}
+        if base:
+            steps["baseline"] = min(base.times)
+        layers = layer_table(case, device, peak, steps=steps)
     return {"model": name, "batch": len(case.y), "input": list(case.x.shape), "rows": rows, "layers": layers}
 
 
 # -- FLOP utilisation per layer type --------------------------------------------------------------
-LAYER_TYPES = {  # profiler op name -> layer type; FlopCounterMode uses the same aten names
+LAYER_TYPES = {  # aten op name -> layer type (FlopCounterMode, the dispatch timer and the profiler agree)
     "mm": "GEMM",
     "addmm": "GEMM",
     "bmm": "batched matmul",
@@ -323,42 +332,116 @@ LAYER_TYPES = {  # profiler op name -> layer type; FlopCounterMode uses the same
     "_convolution": "convolution fwd",
     "cudnn_convolution": "convolution fwd",
     "convolution_backward": "convolution bwd",
+    "native_batch_norm": "normalisation",
+    "native_batch_norm_backward": "normalisation",
+    "_native_batch_norm_legit": "normalisation",
+    "_native_batch_norm_legit_no_training": "normalisation",
+    "native_layer_norm": "normalisation",
+    "native_layer_norm_backward": "normalisation",
 }
+MATRIX_TYPES = ("GEMM", "batched matmul", "convolution fwd", "convolution bwd")
+TYPE_ORDER = (*MATRIX_TYPES, "normalisation", "other")
 
 
-def layer_table(case: Case, device: torch.device) -> list[dict]:
-    """FLOPs, self time and GFLOP/s per layer type for one fp32 step of the baseline and of ours."""
-    from torch.utils.flop_counter import FlopCounterMode
+def layer_type(op: object) -> str:
+    """The layer type of an aten op (``aten.mm.default``, ``aten::mm``, ``mm``); "other" if none."""
+    name = str(op).removeprefix("aten::").removeprefix("aten.").split(".")[0]
+    return LAYER_TYPES.get(name, "other")
 
+
+class OpTimer(TorchDispatchMode):
+    """Seconds of every aten op run under it, summed by layer type (CPU: ops are synchronous).
+
+    ``torch.profiler`` was measured to misattribute time on these steps (memory-bound backward ops
+    at 22-35 ms per call in its table where the same call takes 2-3 ms timed alone); this times each
+    op around the call itself (wall clock, or the step's clock under ``--clock cpu``). An op's
+    decomposition runs inside the call and is counted once, under the op that was called. Overhead:
+    a few microseconds per op.
+    """
+
+    def __init__(self, clock: Callable[[], float] = time.perf_counter) -> None:
+        super().__init__()
+        self.clock = clock  # perf_counter, or process_time for ``--clock cpu``
+        self.seconds: dict[str, float] = {}
+        self.calls = 0
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        start = self.clock()
+        out = func(*args, **(kwargs or {}))
+        kind = layer_type(func.overloadpacket.__name__)
+        self.seconds[kind] = self.seconds.get(kind, 0.0) + self.clock() - start
+        self.calls += 1
+        return out
+
+
+def op_seconds(fn: Callable[[], object], device: torch.device) -> dict[str, float]:
+    """Seconds by layer type of one call of ``fn``: the dispatch timer on CPU, the profiler's device
+    time on CUDA (kernels run asynchronously there)."""
+    if device.type != "cpu":
+        seconds: dict[str, float] = {}
+        for event in profile_step(fn, device).key_averages():
+            kind = layer_type(event.key)
+            seconds[kind] = seconds.get(kind, 0.0) + getattr(event, self_time_attr(device)) / 1e6
+        return seconds
+    timer = OpTimer(Variant.clock)
+    with timer:
+        fn()
+    return timer.seconds
+
+
+def layer_table(
+    case: Case,
+    device: torch.device,
+    peak: float | None = None,
+    repeats: int = 3,
+    steps: dict[str, float] | None = None,
+) -> list[dict]:
+    """FLOPs, seconds and GFLOP/s per layer type for one fp32 step of the baseline and of ours.
+
+    Each code's step is timed by op (the run with the smallest total of ``repeats``) and plainly:
+    ``steps`` ({"baseline": s, "ours": s}, the interleaved timings of ``run_case``) where given, else
+    the fastest of ``repeats`` plain steps here. With ``peak`` (the device's fp32 matrix GFLOP/s), each code also gets its
+    floor: its matrix FLOPs (GEMM, batched matmul, convolutions) at the peak, with nothing else taking
+    time; ``x_max`` is the baseline's step over that floor, the largest speed-up those FLOPs allow.
+    """
     rows = []
     models = [("baseline", case.ref, case.x_ref)] if case.ref is not None else []
+    base_step = None
     for label, model, x in [*models, ("ours", case.ours, case.x)]:
         model = copy.deepcopy(model).to(device).train()
         v = Variant(label, model, x, case.y, "fp32", device, case.loss, case.optimizer(model))
         v.step()  # warm-up
+        step = steps[label] if steps and label in steps else min(v.timed() for _ in range(repeats))
+        base_step = step if label == "baseline" else base_step
         counter = FlopCounterMode(display=False)
         with counter:
             v.step()
         flops: dict[str, float] = {}
         for op, count in counter.get_flop_counts().get("Global", {}).items():
-            kind = LAYER_TYPES.get(str(op).split(".")[-1] if "." in str(op) else str(op), "other")
+            kind = layer_type(op)
             flops[kind] = flops.get(kind, 0.0) + count
-        prof = profile_step(v.step, device)
-        seconds: dict[str, float] = {}
-        attr = self_time_attr(device)
-        for event in prof.key_averages():
-            kind = LAYER_TYPES.get(event.key.removeprefix("aten::"), "other")
-            seconds[kind] = seconds.get(kind, 0.0) + getattr(event, attr) / 1e6
-        for kind in ("GEMM", "batched matmul", "convolution fwd", "convolution bwd", "other"):
+        seconds = min((op_seconds(v.step, device) for _ in range(repeats)), key=lambda d: sum(d.values()))
+        for kind in TYPE_ORDER:
             if kind in flops or seconds.get(kind, 0) > 0:
                 f, s = flops.get(kind, 0.0), seconds.get(kind, 0.0)
-                rows.append({"model": label, "type": kind, "gflop": f / 1e9, "seconds": s,
-                             "gflops": f / 1e9 / s if s and f else None})  # fmt: skip
+                rows.append({"model": label, "type": kind, "gflop": f / 1e9, "seconds": s, "share": s / step,
+                             "gflops": f / 1e9 / s if s and f else None,
+                             "peak_share": f / 1e9 / s / peak if s and f and peak else None})  # fmt: skip
+        matrix = sum(flops.get(k, 0.0) for k in MATRIX_TYPES) / 1e9
+        floor = matrix / peak if peak else None
+        rows.append({"model": label, "type": "whole step", "gflop": matrix, "seconds": step, "share": 1.0,
+                     "gflops": matrix / step, "peak_share": matrix / step / peak if peak else None,
+                     "ops_seconds": sum(seconds.values()), "floor_s": floor,
+                     "x_max": base_step / floor if floor and base_step else None})  # fmt: skip
     return rows
 
 
 def measure_peak(
-    device: torch.device, conv1x1: bool = False, size: int | None = None, repeats: int = 3
+    device: torch.device,
+    conv1x1: bool = False,
+    size: int | None = None,
+    repeats: int = 3,
+    precisions: tuple[str, ...] = ("fp32", "bf16"),
 ) -> dict[str, float]:
     """The matrix peak in practice: GFLOP/s of a size^3 GEMM, fp32 and bf16 ("matmul-fp32", ...).
 
@@ -371,7 +454,7 @@ def measure_peak(
     x = torch.randn(1, size, size // 64, 64, device=device).contiguous(memory_format=torch.channels_last)
     ops = {"matmul": lambda m, x: m @ m, "conv1x1": lambda m, x: F.conv2d(x, m[:, :, None, None])}
     peaks = {}
-    for precision in ("fp32", "bf16"):
+    for precision in precisions:
         dtype = DTYPES[precision] or torch.float32
         m, xd = a.to(dtype), x.to(dtype)
         for name in ("matmul", "conv1x1") if conv1x1 else ("matmul",):
@@ -419,11 +502,18 @@ def markdown(results: list[dict], header: str) -> str:
                   "benchmarks/bench_mmaction_gcn.py and bench_posec3d.py time it, see BENCHMARKS.md."]  # fmt: skip
     for res in results:
         if res.get("layers"):
-            lines += ["", f"{res['model']}: one fp32 training step by layer type", "",
-                      "| code | layer type | GFLOP | self s | GFLOP/s |", "| --- | --- | ---: | ---: | ---: |"]  # fmt: skip
+            lines += ["", f"{res['model']}: one fp32 training step by layer type (seconds timed op by op; "
+                      "'whole step': the fastest step of the table above, its matrix FLOPs, and its floor: those FLOPs at "
+                      "the fp32 matrix peak)", "",
+                      "| code | layer type | GFLOP | s | share of step | GFLOP/s | % of peak | floor s | x max |",
+                      "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]  # fmt: skip
             for r in res["layers"]:
+                peak_pct = None if r.get("peak_share") is None else 100 * r["peak_share"]
+                kind = r["type"] + (f" (op by op: {r['ops_seconds']:.3f} s)" if "ops_seconds" in r else "")
                 lines.append(
-                    f"| {r['model']} | {r['type']} | {r['gflop']:.2f} | {r['seconds']:.3f} | {fmt(r['gflops'], '.1f')} |"
+                    f"| {r['model']} | {kind} | {r['gflop']:.2f} | {r['seconds']:.3f} | "
+                    f"{100 * r['share']:.0f}% | {fmt(r['gflops'], '.1f')} | {fmt(peak_pct, '.0f')} | "
+                    f"{fmt(r.get('floor_s'), '.3f')} | {fmt(r.get('x_max'), '.2f')} |"
                 )
     return "\n".join(lines)
 
@@ -468,7 +558,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--device", default="cpu", help="cpu or cuda[:i]")
     p.add_argument("--tf32", action="store_true", help="CUDA: allow TF32 (off by default: fp32 is fp32)")
     p.add_argument("--no-reference", action="store_true", help="time ours only")
-    p.add_argument("--layers", action="store_true", help="FLOP utilisation per layer type (fp32)")
+    p.add_argument(
+        "--layers",
+        action="store_true",
+        help="fp32 time, FLOPs and GFLOP/s per layer type, and each code's floor at the fp32 matrix peak",
+    )
     p.add_argument("--peak", action="store_true", help="also measure the fp32 / bf16 GEMM peak (GFLOP/s)")
     p.add_argument(
         "--tiny", action="store_true", help="narrow models, no baselines: a quick end-to-end check"
@@ -496,7 +590,10 @@ def main(argv: list[str] | None = None) -> list[dict]:
         f"torch {torch.__version__}, device {device}, threads {torch.get_num_threads()}, load before: {before}"
     )
     peak = measure_peak(device) if args.peak else None
-    results = [run_case(name, args, device) for name in names]
+    matrix_peak = None
+    if args.layers:  # the floors: the best fp32 matrix rate this device shows (BLAS GEMM or oneDNN 1x1 conv)
+        matrix_peak = max(measure_peak(device, conv1x1=True, repeats=5, precisions=("fp32",)).values())
+    results = [run_case(name, args, device, matrix_peak) for name in names]
     after = load_average()
     header = (
         f"Training steps on {device} ({torch.get_num_threads()} threads, torch {torch.__version__}); "
@@ -505,6 +602,10 @@ def main(argv: list[str] | None = None) -> list[dict]:
     )
     if peak:
         header += f" {peak_line(peak)}."
+    if matrix_peak:
+        header += (
+            f" fp32 matrix peak (the faster of a GEMM and a 1x1 convolution): {matrix_peak:.0f} GFLOP/s."
+        )
     text = markdown(results, header)
     print(text)
     if args.markdown:
