@@ -400,9 +400,10 @@ def layer_table(
 
     Each code's step is timed by op (the run with the smallest total of ``repeats``) and plainly:
     ``steps`` ({"baseline": s, "ours": s}, the interleaved timings of ``run_case``) where given, else
-    the fastest of ``repeats`` plain steps here. With ``peak`` (the device's fp32 matrix GFLOP/s), each code also gets its
-    floor: its matrix FLOPs (GEMM, batched matmul, convolutions) at the peak, with nothing else taking
-    time; ``x_max`` is the baseline's step over that floor, the largest speed-up those FLOPs allow.
+    the fastest of ``repeats`` plain steps here. With ``peak`` (the device's fp32 matrix GFLOP/s),
+    each code also gets its floor: its matrix FLOPs (GEMM, batched matmul, convolutions) at the
+    peak, with nothing else taking time; ``x_max`` is the baseline's step over that floor, the
+    largest speed-up those FLOPs allow.
     """
     rows = []
     models = [("baseline", case.ref, case.x_ref)] if case.ref is not None else []
