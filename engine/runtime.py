@@ -6,6 +6,7 @@ one device: ``cuda:LOCAL_RANK`` with NCCL when CUDA is available, otherwise the 
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import os
 import random
@@ -116,7 +117,12 @@ def setup_runtime(device_spec: Any) -> Runtime:
 
 
 def teardown_runtime(rt: Runtime) -> None:
+    """Leave the process group. Garbage held in reference cycles (DistributedDataParallel's reducer,
+    finished collectives) is collected first: left to interpreter shutdown, it destroyed gloo's
+    worker threads there and the process sometimes aborted ("terminate called without an active
+    exception"; CPU, gloo: 5 of 58 runs of the two-process test before, none after)."""
     if rt.distributed and dist.is_initialized():
+        gc.collect()
         dist.destroy_process_group()
 
 
