@@ -46,12 +46,19 @@ def _faults(mode: str, **env: str) -> tuple[str, int]:
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's mallopt")
 def test_training_allocator_settings_remove_the_page_faults_of_reallocation():
-    _, default = _faults("default")
-    applied, tuned = _faults("tuned")
-    assert applied == "True"
     # glibc's default gives the freed 96 MB back to the kernel and faults it in again (about 23,000
-    # page faults per step); kept, a step reuses it (a few hundred)
-    assert default > 10_000 and tuned < default / 10, (default, tuned)
+    # page faults per step), but not in every run (about 1 in 4 here gives 400-2,300 faults: glibc
+    # kept the memory that time; it varies from process to process). Up to 8 runs show the faults.
+    defaults = []
+    while len(defaults) < 8 and max(defaults, default=0) <= 10_000:
+        defaults.append(_faults("default")[1])
+    default = max(defaults)
+    assert default > 10_000, defaults
+    # kept, a step reuses the memory (a few hundred faults), in every run
+    for _ in range(3):
+        applied, tuned = _faults("tuned")
+        assert applied == "True"
+        assert tuned < default / 10, (default, tuned)
     # a user's own MALLOC_* settings win: nothing is changed
     applied, _ = _faults("tuned", MALLOC_ARENA_MAX="2")
     assert applied == "False"
